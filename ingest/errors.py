@@ -1,0 +1,81 @@
+"""Every error wirewatch raises on purpose.
+
+    WirewatchError
+    ├── ConfigError          settings or feeds.yaml are unusable; the message names the place
+    ├── RuleError            one problem in one rule file (path, line, rule id, what is wrong)
+    │   └── RuleFileErrors   all problems found in a set of rule files, raised by `rules check`
+    ├── FetchError           a source could not be fetched; recorded on the source, never fatal
+    │   ├── BlockedAddress   http(s) to a private/loopback address while that is not allowed
+    │   ├── TooLarge         body over the size cap (also after decompression)
+    │   └── HttpStatusError  a 4xx/5xx answer (status and Retry-After kept)
+    ├── ParseError           a document is neither a feed nor a wire story
+    ├── ModelError           the spaCy pipeline is missing or cannot do what a rule asks
+    └── StoreError           Redis is unreachable or answered an error (the outbox keeps alerts)
+"""
+
+from __future__ import annotations
+
+
+class WirewatchError(Exception):
+    """Base of every error raised on purpose by wirewatch."""
+
+
+class ConfigError(WirewatchError):
+    """Settings or feeds.yaml are unusable."""
+
+
+class RuleError(WirewatchError):
+    """One problem in one rule file, printed as `path:line: rule 'id': message`."""
+
+    def __init__(self, path: str, line: int, message: str, rule_id: str | None = None) -> None:
+        self.path = path
+        self.line = line
+        self.rule_id = rule_id
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}: "
+        who = f"rule '{self.rule_id}': " if self.rule_id else ""
+        return f"{where}{who}{self.message}"
+
+
+class RuleFileErrors(WirewatchError):
+    """All the problems found in a set of rule files."""
+
+    def __init__(self, errors: list[RuleError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+class FetchError(WirewatchError):
+    """A source could not be fetched; the reason is recorded on the source."""
+
+
+class BlockedAddress(FetchError):
+    """An http(s) fetch would reach a private, loopback or link-local address."""
+
+
+class TooLarge(FetchError):
+    """The body is over the configured size cap."""
+
+
+class HttpStatusError(FetchError):
+    """The server answered 4xx or 5xx."""
+
+    def __init__(self, status: int, message: str, retry_after_s: float | None = None) -> None:
+        self.status = status
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
+class ParseError(WirewatchError):
+    """A document is neither a feed nor a wire story."""
+
+
+class ModelError(WirewatchError):
+    """The spaCy pipeline is missing or cannot serve a rule."""
+
+
+class StoreError(WirewatchError):
+    """Redis is unreachable or answered an error."""

@@ -1,0 +1,91 @@
+"""YAML loading that remembers line numbers, so errors can say `path:line:`.
+
+The only module that imports PyYAML.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ingest.errors import ConfigError
+
+
+class LineDict(dict[str, Any]):
+    """A mapping from a YAML file; `.line` is its 1-based line, `.lines[key]` each key's line."""
+
+    line: int = 0
+    lines: dict[str, int]
+
+
+class LineList(list[Any]):
+    """A sequence from a YAML file; `.line` is its 1-based line, `.lines[i]` each item's line."""
+
+    line: int = 0
+    lines: list[int]
+
+
+class _Loader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str | int | float | bool) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "a key must be a plain value", key_node.start_mark
+            )
+        result[str(key)] = loader.construct_object(value_node, deep=True)
+        result.lines[str(key)] = key_node.start_mark.line + 1
+    return result
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
+    result = LineList(loader.construct_object(child, deep=True) for child in node.value)
+    result.line = node.start_mark.line + 1
+    result.lines = [child.start_mark.line + 1 for child in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+class YamlSyntaxError(ConfigError):
+    """The file is not valid YAML; `line` is where the parser stopped."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        self.path = path
+        self.line = line
+        self.message = message
+        super().__init__(f"{path}:{line}: {message}")
+
+
+def load_yaml_text(text: str, path: str) -> Any:
+    """Parse YAML text; mappings and sequences carry their line numbers."""
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise YamlSyntaxError(path, line, f"invalid YAML: {problem}") from exc
+    except yaml.YAMLError as exc:
+        raise YamlSyntaxError(path, 1, f"invalid YAML: {exc}") from exc
+
+
+def load_yaml_file(path: Path) -> Any:
+    """Read and parse a YAML file (UTF-8)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlSyntaxError(str(path), 1, "not UTF-8 text") from exc
+    except OSError as exc:
+        raise YamlSyntaxError(str(path), 1, f"cannot read: {exc.strerror or exc}") from exc
+    return load_yaml_text(text, str(path))

@@ -1,0 +1,55 @@
+"""Fixtures shared by every test area: settings and the real Redis."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    """A Redis key prefix of this test's own, so tests never see each other's keys."""
+    return f"wwtest:{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, key_prefix: str):  # type: ignore[no-untyped-def]
+    """Build Settings for a test: real Redis, own key prefix, files under tmp_path."""
+
+    def build(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "redis_url": TEST_REDIS_URL,
+            "key_prefix": key_prefix,
+            "feeds_file": tmp_path / "feeds.yaml",
+            "rules_dir": tmp_path / "rules",
+            "outbox_dir": tmp_path / "outbox",
+            "allow_private_networks": True,  # local test servers live on loopback
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[arg-type]
+
+    return build
+
+
+@pytest.fixture
+def real_redis_cleanup(key_prefix: str) -> Iterator[None]:
+    """Delete this test's keys from the real Redis afterwards."""
+    yield
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{key_prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
