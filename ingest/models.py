@@ -116,6 +116,36 @@ class Article:
         """Everything rules match against: title, then body."""
         return f"{self.title}\n{self.body}" if self.title else self.body
 
+    def to_record(self) -> dict[str, Any]:
+        """Everything, body included: how an article is kept in Redis and sent between roles."""
+        return {
+            **self.to_json(),
+            "body": self.body,
+            "fingerprint": self.fingerprint,
+            "simhash": str(self.simhash),
+            "guid": self.guid,
+            "iso_date": self.dateline.iso_date if self.dateline else None,
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Article:
+        dateline = data.get("dateline")
+        published = data.get("published")
+        return cls(
+            id=data["id"],
+            url=data["url"],
+            title=data["title"],
+            body=data["body"],
+            published=datetime.fromisoformat(published) if published else None,
+            source=SourceRef(data["source"]["name"], data["source"]["url"]),
+            dateline=Dateline(**dateline, iso_date=data.get("iso_date")) if dateline else None,
+            summary=data.get("summary", ""),
+            language=data.get("language", "und"),
+            fingerprint=data.get("fingerprint", ""),
+            simhash=int(data.get("simhash") or 0),
+            guid=data.get("guid"),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -183,7 +213,7 @@ class Alert:
             "created_at": iso_utc(self.created_at),
         }
         if self.also_seen_in:
-            data["sources"] = [{"name": s.name, "url": s.url} for s in self.also_seen_in]
+            data["also_seen_in"] = [{"name": s.name, "url": s.url} for s in self.also_seen_in]
         return data
 
     def dumps(self) -> str:

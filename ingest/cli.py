@@ -1,0 +1,183 @@
+"""The `wirewatch` command line: run, subscribe, feeds, rules check, rules test."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ingest.errors import ConfigError, ModelError, StoreError, WirewatchError
+from ingest.settings import Settings
+
+log = logging.getLogger("wirewatch")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wirewatch", description="Poll news sources, match rules, alert on Redis channels."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the service (or one poll with --once)")
+    run.add_argument("--once", action="store_true", help="poll every source once, publish, exit")
+
+    sub = commands.add_parser("subscribe", help="print alerts as JSON lines")
+    sub.add_argument("channels", nargs="+", metavar="CHANNEL")
+    sub.add_argument("--pattern", action="store_true", help="CHANNEL is a glob (alerts:*)")
+    sub.add_argument("--count", type=int, metavar="N", help="stop after N alerts")
+    sub.add_argument("--timeout", type=float, metavar="S", help="stop after S seconds in all")
+    sub.add_argument("--replay", action="store_true", help="first print what the stream holds")
+    sub.add_argument("--since", metavar="ID|TIME", help="replay from a stream id or a time")
+    sub.add_argument("--group", metavar="NAME", help="read through a consumer group, with acks")
+    sub.add_argument("--consumer", default="wirewatch-subscribe", help="consumer name in --group")
+
+    commands.add_parser("feeds", help="each source's state")
+
+    rules = commands.add_parser("rules", help="check or try rule files")
+    rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
+    check = rule_commands.add_parser("check", help="validate rule files")
+    check.add_argument("dir", nargs="?", type=Path, help="folder of rule files (default: settings)")
+    test = rule_commands.add_parser("test", help="which rules match these articles, and why")
+    test.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    test.add_argument("--json", action="store_true", help="one JSON line per article")
+    test.add_argument("--rule", metavar="ID", help="explain this rule, near misses included")
+    test.add_argument("--since", metavar="AGE", help="articles kept from the last AGE (24h, 90m)")
+    test.add_argument("--rules-dir", type=Path, help="folder of rule files (default: settings)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        print(f"error: settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    from ingest.logs import setup_logging
+
+    setup_logging(settings.log_level, settings.log_format)
+    try:
+        return dispatch(args, settings)
+    except (ConfigError, ModelError, StoreError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except WirewatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+def dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        return cmd_run(settings, once=args.once)
+    if args.command == "subscribe":
+        return cmd_subscribe(settings, args)
+    if args.command == "feeds":
+        return cmd_feeds(settings)
+    if args.rules_command == "check":
+        return cmd_rules_check(args.dir or settings.rules_dir)
+    return cmd_rules_test(settings, args)
+
+
+def cmd_run(settings: Settings, once: bool) -> int:
+    from ingest.worker import Worker
+
+    worker = Worker(settings)
+    if not once:
+        asyncio.run(worker.run_forever())
+        return EXIT_OK
+    report = asyncio.run(worker.run_once())
+    print(
+        f"polled {report.polled} sources ({report.failed} failed), {report.articles} new "
+        f"articles, {len(report.alerts)} alerts published"
+        + (f", {report.queued} kept in the outbox" if report.queued else ""),
+        file=sys.stderr,
+    )
+    return EXIT_FAILED if report.queued else EXIT_OK
+
+
+def cmd_subscribe(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.store import Store
+    from ingest.subscribe import SubscribeOptions, subscribe
+
+    options = SubscribeOptions(
+        channels=tuple(args.channels),
+        pattern=args.pattern,
+        count=args.count,
+        timeout_s=args.timeout,
+        replay=args.replay,
+        since=args.since,
+        group=args.group,
+        consumer=args.consumer,
+    )
+
+    def emit(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    async def go() -> int:
+        store = Store.from_settings(settings)
+        try:
+            await store.ping()
+            return await subscribe(store, options, emit)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+    return EXIT_OK
+
+
+def cmd_feeds(settings: Settings) -> int:
+    from ingest.report import feeds_report
+
+    print(asyncio.run(feeds_report(settings)))
+    return EXIT_OK
+
+
+def cmd_rules_check(rules_dir: Path) -> int:
+    from ingest.rules import check_rules_dir
+
+    errors, warnings = check_rules_dir(rules_dir)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in errors:
+        print(error)
+    if errors:
+        return EXIT_FAILED
+    print(f"{rules_dir}: rules OK", file=sys.stderr)
+    return EXIT_OK
+
+
+AGE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
+
+
+def parse_age_s(text: str) -> float:
+    """`24h`, `90m`, `2d`, `30s` in seconds."""
+    found = AGE_RE.match(text.strip())
+    if not found:
+        raise ConfigError(f"--since {text!r}: give an age like 24h, 90m or 2d")
+    return float(found[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[found[2]]
+
+
+def cmd_rules_test(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.trial import load_articles, recent_articles, run_trial
+
+    if not args.paths and not args.since:
+        print("error: give article files, or --since AGE", file=sys.stderr)
+        return EXIT_USAGE
+    articles, problems = load_articles(args.paths, settings)
+    if args.since:
+        articles += asyncio.run(recent_articles(settings, parse_age_s(args.since)))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    rules_dir = args.rules_dir or settings.rules_dir
+    for line in run_trial(settings, rules_dir, articles, as_json=args.json, rule_id=args.rule):
+        print(line, flush=True)
+    return EXIT_FAILED if problems else EXIT_OK

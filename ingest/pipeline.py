@@ -1,0 +1,295 @@
+"""The one place that knows every stage: poll sources, turn entries into articles, match, publish.
+
+    fetch -> parse -> (new entries) -> normalize -> (unseen articles) -> story -> match -> publish
+
+Everything below is a function of its inputs; this module wires them to Redis and the outbox.
+Articles are marked seen only after their alerts are published or safely in the outbox, so a
+crash at any point redoes work rather than losing it; the claims in Redis stop any double.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ingest.errors import FetchError, ParseError, StoreError
+from ingest.feedstate import FeedStateStore
+from ingest.fetch import Fetcher
+from ingest.match import Matcher
+from ingest.metrics import Metrics
+from ingest.models import Alert, Article, Document, RawEntry, Source, utcnow
+from ingest.normalize import normalize
+from ingest.outbox import Outbox
+from ingest.parse import parse_document
+from ingest.schedule import PollOutcome, SourceState, next_state
+from ingest.settings import Settings
+from ingest.store import Store
+from ingest.stories import Story, StoryRegistry
+
+log = logging.getLogger(__name__)
+
+MatcherSource = Callable[[], Matcher]  # the current matcher (rules reload underneath)
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePoll:
+    """What one poll of one source produced, before matching."""
+
+    source: Source
+    state: SourceState
+    outcome: PollOutcome
+    entries: tuple[tuple[str, RawEntry], ...] = ()  # (entry key, entry), new ones only
+    started_at: float = 0.0  # time.monotonic() at the start of the poll
+
+
+@dataclass
+class BatchReport:
+    polled: int = 0
+    failed: int = 0
+    articles: int = 0
+    alerts: list[Alert] = field(default_factory=list)
+    queued: int = 0  # alerts kept in the outbox (Redis away)
+
+
+def entry_key(entry: RawEntry) -> str:
+    """Identity of an entry within its source: GUID, else link, else its text."""
+    basis = entry.guid or entry.link or f"{entry.title}\n{entry.content}"
+    return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:24]
+
+
+def alert_id(rule_id: str, article_id: str) -> str:
+    return hashlib.sha256(f"{rule_id}\x00{article_id}".encode()).hexdigest()[:24]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    entries: list[RawEntry]
+    errors: list[str]  # one per document that could not be parsed
+    ttl_s: float | None  # the longest <ttl> the documents declared
+
+
+def parse_documents(source: Source, documents: Iterable[Document]) -> Parsed:
+    """Entries of every document; a document that cannot be parsed is an error, not a crash."""
+    entries: list[RawEntry] = []
+    errors: list[str] = []
+    ttls: list[float] = []
+    for document in documents:
+        try:
+            parsed = parse_document(document, source)
+        except ParseError as exc:
+            errors.append(f"{document.url}: {exc}")
+            continue
+        entries.extend(parsed.entries)
+        if parsed.ttl_s:
+            ttls.append(parsed.ttl_s)
+    return Parsed(entries, errors, max(ttls, default=None))
+
+
+class Pipeline:
+    """Polls sources and publishes alerts. Built once per process with its clients."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        fetcher: Fetcher,
+        matcher_of: MatcherSource,
+        metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.fetcher = fetcher
+        self.matcher_of = matcher_of
+        self.metrics = metrics
+        self.feed_states = FeedStateStore(store.client, settings.key_prefix)
+        self.stories = StoryRegistry(store.client, settings.key_prefix, settings.story_window_s)
+        self.outbox = Outbox(settings.outbox_dir, settings.outbox_max_items)
+        self.rng = random.Random()
+        self._states: dict[str, SourceState] = {}  # last known, for when Redis is away
+
+    # -- polling ----------------------------------------------------------------------------
+
+    def known_state(self, source: Source) -> SourceState:
+        """The last state this process saw (no Redis round trip)."""
+        return self._states.get(source.key, SourceState())
+
+    async def state_of(self, source: Source) -> SourceState:
+        try:
+            state = await self.feed_states.get(source.key)
+        except StoreError as exc:
+            log.warning("source state unavailable (%s); using the last known", exc)
+            return self._states.get(source.key, SourceState())
+        self._states[source.key] = state
+        return state
+
+    async def poll(self, source: Source) -> SourcePoll:
+        """Fetch and parse one source; errors become part of the result."""
+        started = time.monotonic()
+        state = await self.state_of(source)
+        try:
+            result = await self.fetcher.fetch(source, state)
+        except FetchError as exc:
+            return SourcePoll(source, state, PollOutcome.failure(exc), started_at=started)
+        parsed = parse_documents(source, result.documents)
+        if parsed.errors and not parsed.entries:
+            failure = PollOutcome.failure(ParseError("; ".join(parsed.errors)))
+            return SourcePoll(source, state, failure, started_at=started)
+        for message in parsed.errors:
+            log.warning("source %s: %s", source.name, message)
+        keyed = {entry_key(e): e for e in parsed.entries}
+        new_keys = await self._filter_new(source, list(keyed))
+        new = tuple((k, keyed[k]) for k in keyed if k in new_keys)
+        outcome = PollOutcome.success(result, len(new), parsed.ttl_s)
+        return SourcePoll(source, state, outcome, new, started)
+
+    async def _filter_new(self, source: Source, keys: list[str]) -> set[str]:
+        try:
+            return set(await self.feed_states.filter_new(source.key, keys))
+        except StoreError:
+            return set(keys)  # Redis away: redo; claims stop doubles once it is back
+
+    async def poll_many(self, sources: Sequence[Source]) -> BatchReport:
+        """Poll these sources concurrently, then match and publish their new articles as one
+        batch (so syndicated copies arriving together make one alert listing every outlet)."""
+        polls = await asyncio.gather(*(self.poll(s) for s in sources))
+        report = BatchReport(polled=len(polls))
+        report.failed = sum(1 for p in polls if p.outcome.error)
+        await self.deliver_outbox()
+        await self.process(polls, report)
+        await self.finish_polls(polls)
+        return report
+
+    async def finish_polls(self, polls: Sequence[SourcePoll]) -> None:
+        now = utcnow()
+        for poll in polls:
+            state = next_state(poll.state, poll.outcome, now, poll.source, self.settings, self.rng)
+            self._states[poll.source.key] = state
+            self.metrics.polls.labels(outcome="error" if poll.outcome.error else "ok").inc()
+            if poll.outcome.error:
+                self.metrics.errors.labels(kind=poll.outcome.error.split(":", 1)[0]).inc()
+                log.warning("source %s failed: %s", poll.source.name, poll.outcome.error)
+            try:
+                await self.feed_states.put(poll.source.key, state)
+                if poll.entries:
+                    await self.feed_states.mark_seen(poll.source.key, [k for k, _ in poll.entries])
+            except StoreError as exc:
+                log.warning("could not save the state of %s: %s", poll.source.name, exc)
+
+    # -- articles ---------------------------------------------------------------------------
+
+    async def process(self, polls: Sequence[SourcePoll], report: BatchReport) -> None:
+        started = {p.source.key: p.started_at for p in polls}
+        articles = self.normalize_all(e for p in polls for _, e in p.entries)
+        articles = await self._unseen(articles)
+        report.articles = len(articles)
+        if not articles:
+            return
+        self.metrics.articles.inc(len(articles))
+        stories = await self._assign_stories(articles)
+        alerts = await self.match(articles, stories)
+        for alert, story in alerts:
+            delivered = await self.publish(alert, story.story_id)
+            if delivered:
+                report.alerts.append(alert)
+                origin = started.get(alert.article.source.url)
+                if origin:
+                    self.metrics.latency.observe(time.monotonic() - origin)
+            else:
+                report.queued += 1
+        await self._remember(articles)
+
+    @staticmethod
+    def normalize_all(entries: Iterable[RawEntry]) -> list[Article]:
+        articles: dict[str, Article] = {}
+        for entry in entries:
+            article = normalize(entry)
+            articles.setdefault(article.id, article)
+        return list(articles.values())
+
+    async def _unseen(self, articles: list[Article]) -> list[Article]:
+        try:
+            unseen = await self.store.unseen_articles([a.id for a in articles])
+        except StoreError:
+            return articles
+        return [a for a in articles if a.id in unseen]
+
+    async def _assign_stories(self, articles: list[Article]) -> dict[str, Story]:
+        by_article: dict[str, Story] = {}
+        latest: dict[str, Story] = {}
+        for article in articles:
+            try:
+                story = await self.stories.assign(article)
+            except StoreError:
+                story = Story(article.id, (article.source,), True)
+            by_article[article.id] = story
+            latest[story.story_id] = story
+        # Every copy in this batch reports the outlets known at the end of the batch.
+        return {a: latest[s.story_id] for a, s in by_article.items()}
+
+    async def match(
+        self, articles: list[Article], stories: dict[str, Story]
+    ) -> list[tuple[Alert, Story]]:
+        matcher = self.matcher_of()
+        started = time.perf_counter()
+        results = await asyncio.to_thread(matcher.match_many, articles)
+        self.metrics.ner_seconds.inc(time.perf_counter() - started)
+        now = utcnow()
+        alerts: list[tuple[Alert, Story]] = []
+        for article, matches in zip(articles, results, strict=True):
+            if matches:
+                self.metrics.candidates.inc()
+            story = stories[article.id]
+            others = tuple(s for s in story.sources if s != article.source)
+            for match in matches:
+                alert = Alert(alert_id(match.rule_id, article.id), match, article, now, others)
+                alerts.append((alert, story))
+        return alerts
+
+    async def publish(self, alert: Alert, story_id: str) -> bool:
+        """Publish now, or keep in the outbox; True when it reached Redis (or was a repeat)."""
+        try:
+            stream_id = await self.store.publish_alert(alert, story_id)
+        except StoreError as exc:
+            log.warning("Redis away (%s): alert %s kept in the outbox", exc, alert.alert_id)
+            self.outbox.put(alert.alert_id, story_id, alert.dumps())
+            self.metrics.outbox_depth.set(self.outbox.depth())
+            return False
+        if stream_id:
+            self.metrics.alerts.labels(rule_id=alert.match.rule_id).inc()
+            log.info(
+                "alert %s: %s on %r", alert.match.rule_id, alert.match.channel, alert.article.title
+            )
+        return True
+
+    async def deliver_outbox(self) -> int:
+        """Publish what the outbox holds; stop at the first Redis failure."""
+        delivered = 0
+        for item in self.outbox.pending():
+            data = json.loads(item.alert_json)
+            try:
+                await self.store.publish_payload(
+                    data["rule_id"],
+                    data["channel"],
+                    data["alert_id"],
+                    item.story_id,
+                    item.alert_json,
+                )
+            except StoreError:
+                break
+            self.outbox.done(item)
+            delivered += 1
+        self.metrics.outbox_depth.set(self.outbox.depth())
+        return delivered
+
+    async def _remember(self, articles: list[Article]) -> None:
+        try:
+            await self.store.mark_articles_seen(a.id for a in articles)
+            await self.store.remember_articles(articles)
+        except StoreError as exc:
+            log.warning("could not mark articles seen: %s", exc)

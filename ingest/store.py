@@ -1,0 +1,211 @@
+"""Redis: the shared state and the bus. The only module that imports redis.
+
+Key layout (all under `settings.key_prefix` except alert streams, which carry the channel name
+so that a subscriber can XREAD the channel it knows):
+
+    {p}article:{article_id}       the article was handled (EX seen_ttl_s)
+    {p}claim:{rule_id}:{story_id} the rule alerted on this story (EX alert_claim_ttl_s)
+    {p}lease:{source_key}         the worker polling this source now (PX lease_ttl_s)
+    {p}recent                     stream of recent articles, for `rules test --since`
+    {channel}                     capped stream of the alerts published on that channel
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis import exceptions as redis_errors
+
+from ingest.errors import StoreError
+from ingest.models import Alert, Article
+from ingest.settings import Settings
+
+# Claim, append and publish in one atomic step: either the alert is claimed *and* in the stream
+# *and* published, or none of it happened and a retry may do it.
+_PUBLISH_ONCE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
+                        'alert_id', ARGV[1], 'alert', ARGV[4])
+  redis.call('PUBLISH', ARGV[5], ARGV[4])
+  return id
+end
+return false
+"""
+
+_RENEW_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+_RELEASE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
+REDIS_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ResponseError)
+
+
+def connect(url: str) -> aioredis.Redis:
+    """A client for `url` (redis://, rediss://, with password); connects lazily."""
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_connect_timeout=5,
+        socket_timeout=10,
+        health_check_interval=30,
+    )
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.rpartition('@')[2]}"
+
+
+class Store:
+    """Claims, leases, recent articles and alert publishing on one Redis."""
+
+    def __init__(self, client: aioredis.Redis, settings: Settings) -> None:
+        self.client = client
+        self.settings = settings
+        self.prefix = settings.key_prefix
+        self._publish_once = client.register_script(_PUBLISH_ONCE)
+        self._renew = client.register_script(_RENEW_LEASE)
+        self._release = client.register_script(_RELEASE_LEASE)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        return cls(connect(settings.redis_url), settings)
+
+    async def close(self) -> None:
+        await self.client.aclose()
+
+    async def ping(self) -> None:
+        """Raise StoreError with an actionable message when Redis cannot be reached."""
+        await self._call(self.client.ping())
+
+    async def _call(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except REDIS_ERRORS as exc:
+            where = describe_url(self.settings.redis_url)
+            raise StoreError(
+                f"Redis at {where} failed: {exc}. Is it running? "
+                "Set WIREWATCH_REDIS_URL to reach it."
+            ) from exc
+
+    # -- articles ---------------------------------------------------------------------------
+
+    async def unseen_articles(self, article_ids: list[str]) -> set[str]:
+        """Which of these articles were never handled (by any worker, in any run)."""
+        if not article_ids:
+            return set()
+        keys = [f"{self.prefix}article:{a}" for a in article_ids]
+        exists = await self._call(self.client.mget(keys))
+        return {a for a, v in zip(article_ids, exists, strict=True) if v is None}
+
+    async def mark_articles_seen(self, article_ids: Iterable[str]) -> None:
+        ttl_s = self.settings.seen_ttl_s
+        async with self.client.pipeline(transaction=False) as pipe:
+            for article_id in article_ids:
+                pipe.set(f"{self.prefix}article:{article_id}", "1", ex=ttl_s)
+            await self._call(pipe.execute())
+
+    async def remember_articles(self, articles: list[Article]) -> None:
+        """Keep recent articles (bounded) so a new rule can be tried on them."""
+        if not articles or self.settings.recent_articles_max == 0:
+            return
+        key = f"{self.prefix}recent"
+        async with self.client.pipeline(transaction=False) as pipe:
+            for article in articles:
+                record = json.dumps(article.to_record(), ensure_ascii=False)
+                pipe.xadd(
+                    key,
+                    {"article": record},
+                    maxlen=self.settings.recent_articles_max,
+                    approximate=True,
+                )
+            await self._call(pipe.execute())
+
+    async def recent_articles(self, since_s: float) -> list[Article]:
+        """Articles remembered in the last `since_s` seconds, oldest first."""
+        start_ms = int((time.time() - since_s) * 1000)
+        entries = await self._call(self.client.xrange(f"{self.prefix}recent", min=f"{start_ms}-0"))
+        return [Article.from_record(json.loads(fields["article"])) for _, fields in entries]
+
+    # -- alerts -----------------------------------------------------------------------------
+
+    def claim_key(self, rule_id: str, story_id: str) -> str:
+        return f"{self.prefix}claim:{rule_id}:{story_id}"
+
+    async def publish_alert(self, alert: Alert, story_id: str) -> str | None:
+        """Publish and stream the alert unless this rule already alerted on the story.
+
+        Returns the stream entry id, or None when it was a repeat.
+        """
+        return await self.publish_payload(
+            alert.match.rule_id, alert.match.channel, alert.alert_id, story_id, alert.dumps()
+        )
+
+    async def publish_payload(
+        self, rule_id: str, channel: str, alert_id: str, story_id: str, payload: str
+    ) -> str | None:
+        result = await self._call(
+            self._publish_once(
+                keys=[self.claim_key(rule_id, story_id), channel],
+                args=[
+                    alert_id,
+                    self.settings.alert_claim_ttl_s,
+                    self.settings.stream_maxlen,
+                    payload,
+                    channel,
+                ],
+            )
+        )
+        return str(result) if result else None
+
+    # -- leases -----------------------------------------------------------------------------
+
+    def _lease_key(self, source_key: str) -> str:
+        return f"{self.prefix}lease:{source_key}"
+
+    async def acquire_lease(self, source_key: str, worker_id: str) -> bool:
+        ttl_ms = self.settings.lease_ttl_s * 1000
+        took = await self._call(
+            self.client.set(self._lease_key(source_key), worker_id, nx=True, px=ttl_ms)
+        )
+        return bool(took)
+
+    async def renew_lease(self, source_key: str, worker_id: str) -> bool:
+        ttl_ms = self.settings.lease_ttl_s * 1000
+        kept = await self._call(
+            self._renew(keys=[self._lease_key(source_key)], args=[worker_id, ttl_ms])
+        )
+        return bool(kept)
+
+    async def release_lease(self, source_key: str, worker_id: str) -> None:
+        await self._call(self._release(keys=[self._lease_key(source_key)], args=[worker_id]))
+
+    # -- consumer groups --------------------------------------------------------------------
+
+    async def ensure_group(self, stream: str, group: str, start_id: str) -> None:
+        """Create the consumer group (and the stream) unless it exists."""
+        try:
+            await self.client.xgroup_create(stream, group, id=start_id, mkstream=True)
+        except redis_errors.ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise StoreError(
+                    f"cannot create consumer group {group!r} on {stream}: {exc}"
+                ) from exc
+        except REDIS_ERRORS as exc:
+            raise StoreError(f"Redis failed creating group {group!r}: {exc}") from exc

@@ -1,0 +1,179 @@
+"""`wirewatch subscribe`: alerts as JSON lines, live (pub/sub), replayed (stream) or acknowledged
+(consumer group).
+
+Replay and live meet without a gap or a double: the pub/sub subscription is made *before* the
+stream is read, and live messages whose alert id was already replayed are skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ingest.store import Store
+
+Emit = Callable[[str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class SubscribeOptions:
+    channels: tuple[str, ...]
+    pattern: bool = False
+    count: int | None = None  # stop after this many alerts
+    timeout_s: float | None = None  # stop after this long in all
+    replay: bool = False  # first print what the channel streams hold
+    since: str | None = None  # replay from a stream id or a time (ISO 8601 or unix seconds)
+    group: str | None = None  # consumer group: at-least-once with acknowledgement
+    consumer: str = "wirewatch-subscribe"
+
+
+class _Budget:
+    """Counts alerts and time left."""
+
+    def __init__(self, options: SubscribeOptions) -> None:
+        self.left = options.count
+        self.deadline = time.monotonic() + options.timeout_s if options.timeout_s else None
+
+    def spend(self) -> None:
+        if self.left is not None:
+            self.left -= 1
+
+    @property
+    def done(self) -> bool:
+        return (self.left is not None and self.left <= 0) or self.remaining_s == 0.0
+
+    @property
+    def remaining_s(self) -> float | None:
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+    def wait_s(self, cap_s: float = 1.0) -> float:
+        remaining = self.remaining_s
+        return cap_s if remaining is None else min(cap_s, remaining)
+
+
+def since_to_stream_id(since: str) -> str:
+    """A stream id from `1700000000000-0`, unix seconds, or an ISO 8601 time."""
+    if "-" in since and since.split("-")[0].isdigit() and len(since.split("-")) == 2:
+        return since
+    try:
+        seconds = float(since)
+    except ValueError:
+        moment = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        seconds = moment.timestamp()
+    return f"{int(seconds * 1000)}-0"
+
+
+async def stream_keys(store: Store, options: SubscribeOptions) -> list[str]:
+    """The alert streams behind the channels (patterns are matched against existing streams)."""
+    if not options.pattern:
+        return list(options.channels)
+    keys: set[str] = set()
+    for pattern in options.channels:
+        async for key in store.client.scan_iter(match=pattern, _type="STREAM", count=1000):
+            keys.add(key)
+    return sorted(keys)
+
+
+async def replay(store: Store, options: SubscribeOptions, emit: Emit, budget: _Budget) -> set[str]:
+    """Print what the streams hold (from --since); return the alert ids printed."""
+    start = since_to_stream_id(options.since) if options.since else "-"
+    entries: list[tuple[str, dict[str, str]]] = []
+    for key in await stream_keys(store, options):
+        entries.extend(await store._call(store.client.xrange(key, min=start)))
+    entries.sort(key=lambda entry: tuple(int(part) for part in entry[0].split("-")))
+    printed: set[str] = set()
+    for _, fields in entries:
+        if budget.done:
+            break
+        emit(fields["alert"])
+        printed.add(fields["alert_id"])
+        budget.spend()
+    return printed
+
+
+async def subscribe(store: Store, options: SubscribeOptions, emit: Emit) -> int:
+    """Print alerts until the count or the time is spent; return how many were printed."""
+    if options.group:
+        return await consume_group(store, options, emit)
+    budget = _Budget(options)
+    printed = 0
+    pubsub = store.client.pubsub(ignore_subscribe_messages=True)
+    try:
+        if options.pattern:
+            await store._call(pubsub.psubscribe(*options.channels))
+        else:
+            await store._call(pubsub.subscribe(*options.channels))
+        seen: set[str] = set()
+        if options.replay or options.since:
+            seen = await replay(store, options, emit, budget)
+            printed = len(seen)
+        while not budget.done:
+            message = await store._call(
+                pubsub.get_message(ignore_subscribe_messages=True, timeout=budget.wait_s())
+            )
+            if message is None or message.get("type") not in {"message", "pmessage"}:
+                continue
+            payload = message["data"]
+            if seen and _alert_id(payload) in seen:
+                continue
+            emit(payload)
+            printed += 1
+            budget.spend()
+    finally:
+        await pubsub.aclose()
+    return printed
+
+
+def _alert_id(payload: str) -> str | None:
+    try:
+        data: Any = json.loads(payload)
+    except ValueError:
+        return None
+    return data.get("alert_id") if isinstance(data, dict) else None
+
+
+async def consume_group(store: Store, options: SubscribeOptions, emit: Emit) -> int:
+    """At-least-once delivery: read through a consumer group, acknowledge after printing.
+
+    Entries this consumer read but did not acknowledge (it crashed) come back first.
+    """
+    budget = _Budget(options)
+    keys = await stream_keys(store, options)
+    group = options.group or ""
+    start = since_to_stream_id(options.since) if options.since else ("0" if options.replay else "$")
+    for key in keys:
+        await store.ensure_group(key, group, start)
+    printed = 0
+    pending_first = True
+    while not budget.done and keys:
+        cursor = "0" if pending_first else ">"
+        block_ms = max(1, int(budget.wait_s() * 1000))
+        batches = await store._call(
+            store.client.xreadgroup(
+                group,
+                options.consumer,
+                dict.fromkeys(keys, cursor),
+                count=100,
+                block=None if pending_first else block_ms,
+            )
+        )
+        got = sum(len(entries) for _, entries in batches or [])
+        for key, entries in batches or []:
+            for entry_id, fields in entries:
+                if budget.done:
+                    return printed
+                emit(fields["alert"])
+                await store._call(store.client.xack(key, group, entry_id))
+                printed += 1
+                budget.spend()
+        if pending_first and got == 0:
+            pending_first = False
+        await asyncio.sleep(0)
+    return printed

@@ -1,0 +1,93 @@
+"""`wirewatch rules test`: run rules over article files (or recent articles) and say why.
+
+Publishes nothing and needs no Redis unless `--since` asks for the recent articles.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from ingest.errors import ParseError, StoreError
+from ingest.explain import describe_article, describe_match, describe_near_miss
+from ingest.match import Matcher
+from ingest.models import Article, Document, Source
+from ingest.nlp import load_nlp
+from ingest.normalize import normalize
+from ingest.parse import parse_document
+from ingest.rules import load_rules_dir
+from ingest.settings import Settings
+from ingest.store import Store
+
+
+def files_under(paths: Sequence[Path]) -> Iterator[Path]:
+    for path in paths:
+        if path.is_dir():
+            yield from sorted(
+                p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
+            )
+        else:
+            yield path
+
+
+def load_articles(paths: Sequence[Path], settings: Settings) -> tuple[list[Article], list[str]]:
+    """Articles from wire text files and feed files; unreadable ones become problems."""
+    articles: list[Article] = []
+    problems: list[str] = []
+    for path in files_under(paths):
+        uri = path.resolve().as_uri()
+        source = Source(
+            url=uri, name=path.name, kind="file", interval_s=settings.default_interval_s
+        )
+        try:
+            document = Document(url=uri, body=path.read_bytes())
+            entries = parse_document(document, source).entries
+        except OSError as exc:
+            problems.append(f"{path}: cannot read: {exc.strerror or exc}")
+            continue
+        except ParseError as exc:
+            problems.append(f"{path}: {exc}")
+            continue
+        articles.extend(normalize(entry) for entry in entries)
+    return articles, problems
+
+
+async def recent_articles(settings: Settings, since_s: float) -> list[Article]:
+    store = Store.from_settings(settings)
+    try:
+        return await store.recent_articles(since_s)
+    except StoreError as exc:
+        raise StoreError(f"--since needs Redis: {exc}") from exc
+    finally:
+        await store.close()
+
+
+def run_trial(
+    settings: Settings,
+    rules_dir: Path,
+    articles: list[Article],
+    *,
+    as_json: bool,
+    rule_id: str | None,
+) -> Iterator[str]:
+    """Lines to print: one JSON object per article, or words."""
+    ruleset = load_rules_dir(rules_dir)
+    for error in ruleset.errors:
+        print(f"error: {error}", file=sys.stderr)
+    matcher = Matcher(ruleset, load_nlp(settings.spacy_model, settings.ner_batch_size))
+    results = matcher.match_many(articles)
+    for article, matches in zip(articles, results, strict=True):
+        if as_json:
+            record = {"article": article.to_json(), "matches": [m.to_json() for m in matches]}
+            yield json.dumps(record, ensure_ascii=False)
+            continue
+        yield describe_article(article)
+        shown = [m for m in matches if rule_id is None or m.rule_id == rule_id]
+        for match in shown:
+            yield "  " + describe_match(match)
+        if rule_id and not shown:
+            yield "  " + describe_near_miss(matcher.explain(article, rule_id))
+        if not matches and not rule_id:
+            yield "  no rule matched"

@@ -1,0 +1,246 @@
+"""The service: start (clients, rules, model) -> loop -> drain -> close, always in `finally`.
+
+APScheduler drives one heartbeat job (`tick`, every second, max_instances=1, coalesced, first run
+at start). Each tick starts polls for the sources that are due and whose lease this worker can
+take, so several workers on one Redis split the sources. A first SIGTERM/SIGINT stops new polls
+and lets in-flight ones finish within `shutdown_grace_s`; a second one stops at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from ingest.errors import StoreError
+from ingest.fetch import Fetcher
+from ingest.metrics import Metrics
+from ingest.models import Source, utcnow
+from ingest.nlp import load_nlp
+from ingest.pipeline import BatchReport, Pipeline
+from ingest.rulebook import RuleBook
+from ingest.schedule import is_due
+from ingest.settings import Settings
+from ingest.sources import load_sources
+from ingest.store import Store, describe_url
+
+log = logging.getLogger(__name__)
+
+TICK_S = 1.0
+
+
+@dataclass
+class SourcesFile:
+    """feeds.yaml, re-read when it changes; a broken edit keeps the last good sources."""
+
+    settings: Settings
+    sources: tuple[Source, ...] = ()
+    mtime_ns: int = -1
+
+    def refresh(self) -> bool:
+        """Reload if the file changed; True when the source list was (re)loaded."""
+        path = self.settings.feeds_file
+        try:
+            mtime_ns = path.stat().st_mtime_ns
+        except OSError:
+            mtime_ns = 0
+        if mtime_ns == self.mtime_ns:
+            return False
+        self.mtime_ns = mtime_ns
+        loaded = load_sources(path, self.settings)
+        for error in loaded.errors:
+            log.error("%s", error)
+        if loaded.sources or not loaded.errors:
+            self.sources = tuple(loaded.sources)
+        log.info("%d sources from %s", len(self.sources), path)
+        return True
+
+
+class Worker:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.metrics = Metrics()
+        self.sources = SourcesFile(settings)
+        self.stopping = asyncio.Event()
+        self.in_flight: dict[str, asyncio.Task[BatchReport]] = {}
+        self._signals = 0
+
+    # -- start ------------------------------------------------------------------------------
+
+    def load_rules(self) -> RuleBook:
+        ner = load_nlp(self.settings.spacy_model, self.settings.ner_batch_size)
+        book = RuleBook(self.settings.rules_dir, ner, self.settings.rules_reload_debounce_ms)
+        for error in book.errors:
+            log.error("%s", error)
+        return book
+
+    async def run_once(self) -> BatchReport:
+        """Poll every source once, publish, return what happened."""
+        store = Store.from_settings(self.settings)
+        try:
+            await store.ping()
+            book = self.load_rules()
+            self.sources.refresh()
+            async with Fetcher(self.settings) as fetcher:
+                pipeline = Pipeline(
+                    self.settings, store, fetcher, lambda: book.matcher, self.metrics
+                )
+                await pipeline.deliver_outbox()
+                return await pipeline.poll_many(self.sources.sources)
+        finally:
+            await store.close()
+
+    async def run_forever(self) -> None:
+        """The service loop, until a signal."""
+        store = Store.from_settings(self.settings)
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        try:
+            await self._wait_for_redis(store)
+            book = self.load_rules()
+            self.sources.refresh()
+            if self.settings.metrics_port:
+                self.metrics.serve(self.settings.metrics_port)
+            self._install_signals()
+            async with Fetcher(self.settings) as fetcher:
+                pipeline = Pipeline(
+                    self.settings, store, fetcher, lambda: book.matcher, self.metrics
+                )
+                watcher = asyncio.create_task(book.watch(self.stopping))
+                scheduler.add_job(
+                    self.tick,
+                    "interval",
+                    args=[pipeline, store],
+                    seconds=TICK_S,
+                    max_instances=1,
+                    coalesce=True,
+                    next_run_time=utcnow(),
+                    id="tick",
+                )
+                scheduler.start()
+                log.info(
+                    "wirewatch %s running: %d sources, Redis %s",
+                    self.worker_id,
+                    len(self.sources.sources),
+                    describe_url(self.settings.redis_url),
+                )
+                await self.stopping.wait()
+                scheduler.shutdown(wait=False)
+                await self._drain()
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+        finally:
+            if scheduler.running:
+                scheduler.shutdown(wait=False)
+            await store.close()
+
+    async def _wait_for_redis(self, store: Store) -> None:
+        delay_s = 1.0
+        while not self.stopping.is_set():
+            try:
+                await store.ping()
+                return
+            except StoreError as exc:
+                log.error("%s Retrying in %.0f s.", exc, delay_s)
+                await asyncio.sleep(delay_s)
+                delay_s = min(delay_s * 2, 30.0)
+
+    # -- loop -------------------------------------------------------------------------------
+
+    async def tick(self, pipeline: Pipeline, store: Store) -> None:
+        """Start polls for due sources this worker holds the lease of."""
+        if self.stopping.is_set():
+            return
+        self.metrics.heartbeat()
+        self.sources.refresh()
+        await pipeline.deliver_outbox()
+        due = await self._take_due(pipeline, store)
+        if due:
+            task = asyncio.create_task(self._poll(pipeline, store, due))
+            for source in due:
+                self.in_flight[source.key] = task
+
+    async def _take_due(self, pipeline: Pipeline, store: Store) -> list[Source]:
+        now = utcnow()
+        taken: list[Source] = []
+        for source in self.sources.sources:
+            if source.key in self.in_flight or not is_due(pipeline.known_state(source), now):
+                continue
+            try:
+                if not await store.acquire_lease(source.key, self.worker_id):
+                    continue
+                # Re-read under the lease: another worker may have just polled it.
+                if is_due(await pipeline.state_of(source), now):
+                    taken.append(source)
+                else:
+                    await store.release_lease(source.key, self.worker_id)
+            except StoreError:
+                taken.append(source)  # Redis away: keep polling, the outbox keeps alerts
+        return taken
+
+    async def _poll(
+        self, pipeline: Pipeline, store: Store, sources: Sequence[Source]
+    ) -> BatchReport:
+        renew = asyncio.create_task(self._renew_leases(store, sources))
+        try:
+            report = await pipeline.poll_many(sources)
+            if report.alerts:
+                log.info("%d alerts from %d sources", len(report.alerts), len(sources))
+            return report
+        except Exception:
+            log.exception("poll of %s failed", ", ".join(s.name for s in sources))
+            return BatchReport()
+        finally:
+            renew.cancel()
+            for source in sources:
+                self.in_flight.pop(source.key, None)
+                with contextlib.suppress(StoreError):
+                    await store.release_lease(source.key, self.worker_id)
+
+    async def _renew_leases(self, store: Store, sources: Sequence[Source]) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_ttl_s / 3)
+            for source in sources:
+                with contextlib.suppress(StoreError):
+                    await store.renew_lease(source.key, self.worker_id)
+
+    # -- drain ------------------------------------------------------------------------------
+
+    def _install_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+
+    def _on_signal(self, signum: int) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info(
+                "%s: finishing in-flight polls (up to %.0f s); again to stop now",
+                signal.Signals(signum).name,
+                self.settings.shutdown_grace_s,
+            )
+            self.stopping.set()
+        else:
+            log.warning("second signal: stopping now")
+            for task in set(self.in_flight.values()):
+                task.cancel()
+
+    async def _drain(self) -> None:
+        tasks = set(self.in_flight.values())
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("%d polls cut off after the grace period", len(pending))
+            await asyncio.gather(*pending, return_exceptions=True)
