@@ -1,0 +1,441 @@
+"""Fetch a source: http(s) politely and safely, a local feed file, or a spool folder.
+
+The only module that imports httpx. Every foreign exception leaves as a FetchError subclass
+(`raise ... from exc`), so the worker records it on the source and moves on.
+
+http(s): conditional GET (ETag / Last-Modified), redirects followed by hand (max_redirects,
+loop detection, permanent moves reported), Retry-After and Cache-Control max-age reported,
+a total time bound for slow-drip bodies, a size cap counted on decoded bytes (gzip bombs),
+and an SSRF guard that resolves every host (also after each redirect) and refuses
+non-public addresses unless allowed.
+
+Local documents carry their file metadata as headers: `content-length` and `x-file-mtime-ns`
+(the spool bookkeeping in `schedule` reads them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import mimetypes
+import os
+import re
+import socket
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import httpx
+
+from ingest.errors import BlockedAddress, FetchError, HttpStatusError, TooLarge, WirewatchError
+from ingest.models import Document, FetchResult, Source, utcnow
+from ingest.schedule import SourceState
+from ingest.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
+    "application/xml;q=0.9, text/xml;q=0.9, text/plain;q=0.8, */*;q=0.5"
+)
+ACCEPT_ENCODING = "gzip, deflate"  # only what `_Inflater` decodes under the size cap
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+PERMANENT_REDIRECTS = frozenset({301, 308})
+SPOOL_SETTLE_S = 1.0  # a spool file modified more recently than this may still be written
+SPOOL_MAX_FILES_PER_POLL = 500  # the rest wait for the next poll
+SPOOL_SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".swp", "~")
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+
+
+async def resolve_host(host: str, port: int) -> list[str]:
+    """Every address `host` resolves to (an IP literal resolves to itself)."""
+    with contextlib.suppress(ValueError):
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"cannot resolve host {host!r}: {exc}") from exc
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public_address(address: str) -> bool:
+    """False for loopback, private, link-local, reserved, multicast and unspecified addresses."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    url: str
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+class Fetcher:
+    """Owns one HTTP client (keep-alive) and the concurrency limits; use as `async with`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver = resolve_host,
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._resolve = resolver
+        self._client: httpx.AsyncClient | None = None
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+
+    async def __aenter__(self) -> Fetcher:
+        self._client = self._build_client()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _build_client(self) -> httpx.AsyncClient:
+        s = self._settings
+        timeout = httpx.Timeout(
+            connect=s.http_connect_timeout_s,
+            read=s.http_read_timeout_s,
+            write=s.http_read_timeout_s,
+            pool=s.http_total_timeout_s,
+        )
+        limits = httpx.Limits(
+            max_connections=s.concurrency, max_keepalive_connections=s.concurrency
+        )
+        headers = {"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+        return httpx.AsyncClient(
+            timeout=timeout,
+            limits=limits,
+            headers=headers,
+            follow_redirects=False,
+            trust_env=False,  # a proxy from the environment would bypass the address guard
+            transport=self._transport,
+        )
+
+    async def fetch(self, source: Source, state: SourceState) -> FetchResult:
+        """Poll one source once; raises FetchError (or a subclass) when it cannot."""
+        started = time.monotonic()
+        try:
+            result = await self._fetch_kind(source, state)
+        except WirewatchError:
+            raise
+        except httpx.TimeoutException as exc:
+            raise FetchError(f"timed out ({type(exc).__name__}) fetching {source.url}") from exc
+        except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+            raise FetchError(f"{type(exc).__name__} fetching {source.url}: {exc}") from exc
+        except OSError as exc:
+            raise FetchError(f"cannot read {source.url}: {exc.strerror or exc}") from exc
+        except Exception as exc:  # never let one source take the worker down
+            raise FetchError(
+                f"unexpected {type(exc).__name__} fetching {source.url}: {exc}"
+            ) from exc
+        return _with_elapsed(result, time.monotonic() - started)
+
+    async def _fetch_kind(self, source: Source, state: SourceState) -> FetchResult:
+        if source.kind == "http":
+            return await self._fetch_http(source, state)
+        if source.kind == "file":
+            return await asyncio.to_thread(read_file_source, source, state, self._settings)
+        return await asyncio.to_thread(read_spool, source, state, self._settings, time.time())
+
+    async def _fetch_http(self, source: Source, state: SourceState) -> FetchResult:
+        total_s = self._settings.http_total_timeout_s
+        try:
+            async with self._slots, asyncio.timeout(total_s):
+                answer, permanent_url = await self._follow(source, state)
+        except TimeoutError as exc:
+            raise FetchError(
+                f"gave up on {source.url} after {total_s:g} s (total timeout)"
+            ) from exc
+        return _http_result(source, state, answer, permanent_url)
+
+    async def _follow(self, source: Source, state: SourceState) -> tuple[_Answer, str | None]:
+        """GET with redirects followed by hand; returns the last answer and a permanent move."""
+        url = state.permanent_url or source.url
+        headers = _conditional_headers(state)
+        visited, permanent_url, all_permanent = {url}, None, True
+        for _hop in range(self._settings.max_redirects + 1):
+            answer = await self._get(url, headers, source)
+            if answer.status not in REDIRECT_STATUSES:
+                return answer, permanent_url
+            url = _redirect_target(answer)
+            if url in visited:
+                raise FetchError(f"redirect loop: {answer.url} -> {url}")
+            visited.add(url)
+            all_permanent = all_permanent and answer.status in PERMANENT_REDIRECTS
+            permanent_url = url if all_permanent else None
+        raise FetchError(f"more than {self._settings.max_redirects} redirects from {source.url}")
+
+    async def _get(self, url: str, headers: dict[str, str], source: Source) -> _Answer:
+        assert self._client is not None, "use `async with Fetcher(settings)`"
+        target = httpx.URL(url)
+        if target.scheme not in ("http", "https") or not target.host:
+            raise FetchError(f"refusing to fetch {url!r}: only http(s) URLs with a host")
+        async with self._host_slot(target.host):
+            await self._guard(target, source)
+            response = await self._client.send(
+                self._client.build_request("GET", target, headers=headers), stream=True
+            )
+            try:
+                body = await self._read_body(response) if response.status_code < 300 else b""
+            finally:
+                await response.aclose()
+        return _Answer(url, response.status_code, response.headers, body)
+
+    @contextlib.asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        slot = self._host_slots.setdefault(
+            host, asyncio.Semaphore(self._settings.per_host_concurrency)
+        )
+        async with slot:
+            yield
+
+    async def _guard(self, url: httpx.URL, source: Source) -> None:
+        if self._settings.allow_private_networks or source.allow_private:
+            return
+        port = url.port or (443 if url.scheme == "https" else 80)
+        for address in await self._resolve(url.host, port):
+            if not is_public_address(address):
+                raise BlockedAddress(
+                    f"refusing {url}: {url.host} resolves to non-public address {address} "
+                    "(set allow_private: true on the source, or WIREWATCH_ALLOW_PRIVATE_NETWORKS)"
+                )
+
+    async def _read_body(self, response: httpx.Response) -> bytes:
+        cap = self._settings.max_body_bytes
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise TooLarge(f"body of {declared} bytes is over the {cap}-byte cap")
+        inflater = _Inflater(response.headers.get("content-encoding", ""), cap)
+        chunks = [inflater.feed(raw) async for raw in response.aiter_raw()]
+        chunks.append(inflater.flush())
+        return b"".join(chunks)
+
+
+class _Inflater:
+    """Decodes gzip/deflate bodies in bounded steps, so a bomb stops at the cap."""
+
+    def __init__(self, content_encoding: str, cap_bytes: int) -> None:
+        coding = content_encoding.strip().lower()
+        if coding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+            raise FetchError(f"unsupported Content-Encoding {content_encoding!r}")
+        self._coding = coding
+        self._cap = cap_bytes
+        self._total = 0
+        self._z = self._new_decompressor() if coding not in ("", "identity") else None
+
+    def _new_decompressor(self) -> zlib._Decompress:
+        wbits = 16 + zlib.MAX_WBITS if "gzip" in self._coding else zlib.MAX_WBITS
+        return zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes) -> bytes:
+        if self._z is None:
+            return self._count(data)
+        out: list[bytes] = []
+        try:
+            while data:
+                out.append(self._count(self._z.decompress(data, self._cap - self._total + 1)))
+                data = self._z.unconsumed_tail
+                if self._z.eof and self._z.unused_data:  # a second gzip member
+                    data, self._z = self._z.unused_data, self._new_decompressor()
+        except zlib.error as exc:
+            raise FetchError(f"corrupt {self._coding} body: {exc}") from exc
+        return b"".join(out)
+
+    def flush(self) -> bytes:
+        return self._count(self._z.flush()) if self._z is not None else b""
+
+    def _count(self, data: bytes) -> bytes:
+        self._total += len(data)
+        if self._total > self._cap:
+            raise TooLarge(f"body is over the {self._cap}-byte cap (after decompression)")
+        return data
+
+
+def _conditional_headers(state: SourceState) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    return headers
+
+
+def _redirect_target(answer: _Answer) -> str:
+    location = answer.headers.get("location")
+    if not location:
+        raise FetchError(f"HTTP {answer.status} redirect without Location from {answer.url}")
+    return str(httpx.URL(answer.url).join(location.strip()).copy_with(fragment=None))
+
+
+def _http_result(
+    source: Source, state: SourceState, answer: _Answer, permanent_url: str | None
+) -> FetchResult:
+    headers = answer.headers
+    retry_after_s = parse_retry_after_s(headers.get("retry-after"))
+    if answer.status >= 400:
+        raise HttpStatusError(
+            answer.status, f"HTTP {answer.status} from {answer.url}", retry_after_s
+        )
+    if answer.status == 304:
+        documents: tuple[Document, ...] = ()
+        etag = headers.get("etag") or state.etag
+        last_modified = headers.get("last-modified") or state.last_modified
+    elif 200 <= answer.status < 300:
+        documents = (_document(answer),)
+        etag, last_modified = headers.get("etag"), headers.get("last-modified")
+    else:
+        raise FetchError(f"unexpected HTTP {answer.status} from {answer.url}")
+    return FetchResult(
+        source=source,
+        documents=documents,
+        status=answer.status,
+        not_modified=answer.status == 304,
+        etag=etag,
+        last_modified=last_modified,
+        permanent_url=permanent_url,
+        retry_after_s=retry_after_s,
+        max_age_s=parse_max_age_s(headers.get("cache-control")),
+    )
+
+
+def _document(answer: _Answer) -> Document:
+    return Document(
+        url=answer.url,
+        body=answer.body,
+        content_type=answer.headers.get("content-type", ""),
+        headers=tuple((name.lower(), value) for name, value in answer.headers.items()),
+    )
+
+
+def _with_elapsed(result: FetchResult, elapsed_s: float) -> FetchResult:
+    return replace(result, elapsed_s=elapsed_s)
+
+
+def parse_retry_after_s(value: str | None) -> float | None:
+    """Retry-After as seconds from now: delta-seconds or an HTTP date; None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return max((moment - utcnow()).total_seconds(), 0.0)
+
+
+_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+def parse_max_age_s(value: str | None) -> float | None:
+    if not value or "no-store" in value.lower():
+        return None
+    match = _MAX_AGE.search(value)
+    return float(match.group(1)) if match else None
+
+
+# ---- local sources (run in a worker thread) -------------------------------------------
+
+
+def local_path(url: str) -> Path:
+    """The path of a file:// URI or a plain local path."""
+    if url.startswith("file:"):
+        return Path(url2pathname(unquote(urlsplit(url).path)))
+    return Path(url)
+
+
+def file_signature(stat: os.stat_result) -> str:
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
+
+
+def read_file_source(source: Source, state: SourceState, settings: Settings) -> FetchResult:
+    """A local feed file; not_modified when its mtime and size are unchanged."""
+    path = local_path(source.url)
+    stat = path.stat()
+    signature = file_signature(stat)
+    if state.etag == signature:
+        return FetchResult(source=source, documents=(), not_modified=True, etag=signature)
+    document = _file_document(path, stat, settings.max_body_bytes)
+    return FetchResult(source=source, documents=(document,), etag=signature)
+
+
+def _file_document(path: Path, stat: os.stat_result, cap_bytes: int) -> Document:
+    if stat.st_size > cap_bytes:
+        raise TooLarge(f"{path} is {stat.st_size} bytes, over the {cap_bytes}-byte cap")
+    with path.open("rb") as handle:
+        body = handle.read(cap_bytes + 1)
+    if len(body) > cap_bytes:
+        raise TooLarge(f"{path} grew over the {cap_bytes}-byte cap while being read")
+    headers = (("content-length", str(len(body))), ("x-file-mtime-ns", str(stat.st_mtime_ns)))
+    content_type = mimetypes.guess_type(path.name)[0] or ""
+    return Document(url=path.as_uri(), body=body, content_type=content_type, headers=headers)
+
+
+def spool_name(path: Path) -> str:
+    """The name a spool file is tracked by: the last segment of its file:// URI."""
+    return path.as_uri().rsplit("/", 1)[-1]
+
+
+def read_spool(source: Source, state: SourceState, settings: Settings, now_s: float) -> FetchResult:
+    """Every settled file in the folder not ingested yet, oldest first, one Document each."""
+    documents = []
+    for path, stat in pending_spool_files(local_path(source.url), state, now_s):
+        try:
+            documents.append(_file_document(path, stat, settings.max_body_bytes))
+        except TooLarge as exc:
+            log.warning("spool %s: skipped: %s", source.url, exc)
+        except FileNotFoundError:  # taken away between listing and reading
+            continue
+        if len(documents) >= SPOOL_MAX_FILES_PER_POLL:
+            break
+    return FetchResult(source=source, documents=tuple(documents), not_modified=not documents)
+
+
+def pending_spool_files(
+    folder: Path, state: SourceState, now_s: float
+) -> list[tuple[Path, os.stat_result]]:
+    seen = {(name, size, mtime) for name, size, mtime in state.spool_seen}
+    settle_ns = int((now_s - SPOOL_SETTLE_S) * 1e9)
+    pending = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith(".") or entry.name.endswith(SPOOL_SKIP_SUFFIXES):
+                continue
+            if not entry.is_file():
+                continue
+            stat = entry.stat()
+            path = Path(entry.path)
+            if stat.st_mtime_ns <= state.spool_horizon_ns or stat.st_mtime_ns > settle_ns:
+                continue
+            if (spool_name(path), stat.st_size, stat.st_mtime_ns) not in seen:
+                pending.append((path, stat))
+    pending.sort(key=lambda item: (item[1].st_mtime_ns, item[0].name))
+    return pending
