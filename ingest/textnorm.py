@@ -1,0 +1,184 @@
+"""Text clean-up for wire stories: HTML to text, whitespace and Unicode, boilerplate, dedup folding.
+
+Everything here is a pure function of a string. Curly quotes and dashes survive `clean_text`
+(they are what the reader sees); only `fold_for_dedup` flattens them, for hashing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from html.parser import HTMLParser
+
+# Elements whose start or end breaks a line. Inline elements (a, b, span, ...) do not.
+# fmt: off
+_BLOCK_TAGS = frozenset({
+    "address", "article", "aside", "blockquote", "body", "br", "caption", "dd", "details",
+    "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1",
+    "h2", "h3", "h4", "h5", "h6", "header", "hr", "html", "li", "main", "nav", "ol", "p",
+    "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+})
+# fmt: on
+# Elements whose content is never text a reader sees.
+# fmt: off
+_DROPPED_TAGS = frozenset({
+    "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "title",
+})
+# fmt: on
+
+_SPACE_RUN = re.compile(r"[^\S\n]+")
+_HTML_SPACE_RUN = re.compile(r"\s+")
+# Zero-width and invisible characters that only break matching. ZWJ/ZWNJ stay: they are
+# spelling in Persian, Indic scripts and emoji.
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e"))
+_LINE_BREAKS = {ord("\r"): "\n", 0x2028: "\n", 0x2029: "\n", 0x0B: "\n", 0x0C: "\n", 0x85: "\n"}
+
+# Folding for dedup only: every quote to ' or ", every dash to -.
+_FOLD_PUNCT = str.maketrans(
+    {
+        **dict.fromkeys("‘’‚‛′`´", "'"),
+        **dict.fromkeys("“”„‟″«»", '"'),
+        **dict.fromkeys("‐‑‒–—―−", "-"),
+    }
+)
+
+# Whole short lines that are page furniture, not reporting. Each is anchored at the start and
+# the line must be short, so a sentence that merely mentions a newsletter is never dropped.
+_BOILERPLATE_MAX_CHARS = 160
+_BOILERPLATE = re.compile(
+    r"""^(?:
+        (?:please\s+)?(?:share|send)\s+(?:us\s+)?your\s+(?:videos?|photos?|pictures?|stories|story)\b
+      | click\s+here\b
+      | (?:sign\s+up|subscribe|register)\s+(?:for|to)\s+(?:our|the)\b.*\bnewsletters?\b
+      | follow\s+(?:us|\w+)\s+on\s+(?:x|twitter|facebook|instagram|tiktok|threads|bluesky)\b
+      | follow\s+us\s+on\b
+      | like\s+us\s+on\s+facebook\b
+      | (?:read|see|watch)\s+more\s*(?:[:.]|$|here\b|at\b|on\b|about\b)
+      | (?:download|get)\s+(?:the|our)\s+(?:free\s+)?app\b
+      | (?:additional\s+)?(?:reporting|writing|editing)\s+by\b[^.]*$
+      | (?:copyright|©)\s*(?:\(c\)\s*)?\d{4}\b
+      | all\s+rights\s+reserved\.?$
+      | (?:advertisement|advertising|sponsored(?:\s+content)?)$
+      | (?:related|related\s+(?:articles|stories|coverage)|more\s+on\s+this\s+story)\s*:?$
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# Sentence ends: a stop, optional closing quote/bracket, space, then something that can open a
+# sentence. Abbreviations ("U.S.", "Mr.", "Jan.") are filtered out in `_is_sentence_end`.
+_SENTENCE_END = re.compile(r"[.!?…][\"”’')\]]*\s+(?=[\"“‘'(\[]?[^\W_a-z])")
+# fmt: off
+_ABBREVIATIONS = frozenset({
+    "mr", "mrs", "ms", "dr", "st", "gen", "lt", "col", "sgt", "capt", "maj", "adm", "rep",
+    "sen", "gov", "prof", "jr", "sr", "no", "vs", "etc", "inc", "corp", "co", "ltd", "jan",
+    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+})
+# fmt: on
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._dropped_depth = 0
+        self._pre_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._open(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _BLOCK_TAGS:  # <br/>, <hr/>: a self-closed tag never holds dropped content
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _DROPPED_TAGS:
+            self._dropped_depth = max(0, self._dropped_depth - 1)
+        elif tag == "pre":
+            self._pre_depth = max(0, self._pre_depth - 1)
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._dropped_depth:
+            return
+        self.parts.append(data if self._pre_depth else _HTML_SPACE_RUN.sub(" ", data))
+
+    def _open(self, tag: str) -> None:
+        if tag in _DROPPED_TAGS:
+            self._dropped_depth += 1
+        elif tag == "pre":
+            self._pre_depth += 1
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML fragment: blocks become lines, scripts and styles vanish."""
+    parser = _TextExtractor()
+    try:
+        parser.feed(html)
+        parser.close()
+    except (AssertionError, ValueError):
+        # Old html.parser versions assert on some malformed declarations; keep what was read.
+        pass
+    return clean_text("".join(parser.parts))
+
+
+def clean_text(text: str) -> str:
+    """NFC, one space between words, no blank lines, no invisible characters; quotes kept."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").translate(_LINE_BREAKS))
+    text = text.translate(_INVISIBLE)
+    text = "".join(
+        ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc" or ch == "\t"
+    )
+    lines = (_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def is_boilerplate(line: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) <= _BOILERPLATE_MAX_CHARS and bool(_BOILERPLATE.match(stripped))
+
+
+def drop_boilerplate(lines: Iterable[str]) -> list[str]:
+    """The lines that are not page furniture ("Click here to read more", "Follow us on X")."""
+    return [line for line in lines if not is_boilerplate(line)]
+
+
+def fold_for_dedup(text: str) -> str:
+    """Casefolded, accent-free, quotes and dashes flattened, one space between words."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD_PUNCT))
+    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return _HTML_SPACE_RUN.sub(" ", bare.translate(_FOLD_PUNCT)).strip()
+
+
+def first_sentences(text: str, max_sentences: int = 2, max_chars: int = 300) -> str:
+    """The opening sentences of `text`, as many as fit in `max_chars` (at least part of one)."""
+    flat = " ".join(text.split())
+    ends = [m.end() for m in _SENTENCE_END.finditer(flat) if _is_sentence_end(flat, m.start())]
+    ends.append(len(flat))
+    taken = ""
+    for end in ends[:max_sentences]:
+        candidate = flat[:end].rstrip()
+        if len(candidate) > max_chars:
+            break
+        taken = candidate
+    return taken or _cut_at_word(flat, max_chars)
+
+
+def _is_sentence_end(text: str, stop_at: int) -> bool:
+    word = text[:stop_at].rsplit(" ", 1)[-1].lstrip("\"“‘'([")
+    if not word:
+        return True
+    # "U.S." / "D.C." / a single initial: abbreviations, not sentence ends.
+    if "." in word or (len(word) == 1 and word.isalpha()):
+        return False
+    return word.casefold() not in _ABBREVIATIONS
+
+
+def _cut_at_word(text: str, max_chars: int) -> str:
+    if len(text) <= max_chars:
+        return text
+    cut = text[: max_chars - 1].rsplit(" ", 1)[0].rstrip(",;:-–— ")
+    return f"{cut}…"
