@@ -1,0 +1,97 @@
+"""The live rules: a folder of rule files, reloaded when a file is saved, added or deleted.
+
+A file that breaks keeps its last good version running; every problem is logged as
+`path:line: message`. The current Matcher is swapped in one assignment, so readers on other
+threads always see a whole rule set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from ingest.errors import ModelError, RuleError
+from ingest.match import Matcher
+from ingest.nlp import Ner
+from ingest.rules import RuleSet, load_rules_dir
+
+log = logging.getLogger(__name__)
+
+NerSource = Ner | Callable[[], Ner] | None
+RULE_SUFFIXES = (".yaml", ".yml")
+_MISSING_DIR_POLL_S = 1.0
+
+
+class RuleBook:
+    """Holds the current Matcher for a rules folder and keeps it up to date."""
+
+    def __init__(self, rules_dir: Path, ner: NerSource = None, debounce_ms: int = 300) -> None:
+        self.rules_dir = rules_dir
+        self.debounce_ms = debounce_ms
+        self._ner_source = ner
+        self._ner: Ner | None = ner if isinstance(ner, Ner) else None
+        self._ruleset = RuleSet(())
+        self._matcher = Matcher((), self._ner)
+        self._errors: tuple[RuleError, ...] = ()
+        self.reload()
+
+    @property
+    def matcher(self) -> Matcher:
+        return self._matcher
+
+    @property
+    def errors(self) -> tuple[RuleError, ...]:
+        """The problems found by the last reload (their files run their last good version)."""
+        return self._errors
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return self._ruleset
+
+    def reload(self) -> tuple[RuleError, ...]:
+        """Re-read the folder; broken files keep their last good version. Returns the errors."""
+        ruleset = load_rules_dir(self.rules_dir, last_good=self._ruleset.files)
+        errors = list(ruleset.errors)
+        try:
+            matcher = Matcher(ruleset, self._ner_for(ruleset))
+        except ModelError as exc:
+            errors.append(RuleError(str(self.rules_dir), 0, f"rules not reloaded: {exc}"))
+        else:
+            self._ruleset, self._matcher = ruleset, matcher
+        self._errors = tuple(errors)
+        for error in errors:
+            log.error("%s", error)
+        log.info("rules: %d active from %s", len(self._matcher.rules), self.rules_dir)
+        return self._errors
+
+    def _ner_for(self, ruleset: RuleSet) -> Ner | None:
+        # A factory is called only once some rule has entity conditions: no model, no load time.
+        wanted = any(rule.entities for rule in ruleset.rules)
+        if self._ner is None and callable(self._ner_source) and wanted:
+            self._ner = self._ner_source()
+        return self._ner
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Reload whenever a rule file changes, until `stop` is set."""
+        from watchfiles import awatch
+
+        while not stop.is_set():
+            if not self.rules_dir.is_dir():
+                await _wait(stop, _MISSING_DIR_POLL_S)
+                continue
+            async for changes in awatch(
+                self.rules_dir, debounce=self.debounce_ms, step=50, stop_event=stop,
+                recursive=False, yield_on_timeout=False,
+            ):  # fmt: skip
+                if any(path.endswith(RULE_SUFFIXES) for _, path in changes):
+                    await asyncio.to_thread(self.reload)
+            if self.rules_dir.is_dir():
+                break  # awatch ended because `stop` was set
+
+
+async def _wait(stop: asyncio.Event, timeout_s: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout_s)
