@@ -15,13 +15,17 @@ from ingest.textnorm import fold_for_dedup
 
 HASH_BITS = 64
 SHINGLE_WORDS = 3
-# Measured with bench/dedup_threshold.py on the story sets under tests/normalize/cases/stories/
-# and seeds/ (3-word shingles over folded text):
-#   syndicated copies (re-titled, credit line and dateline changed, a sentence added or
-#   dropped, light copy edits): 1-9 bits apart;
-#   different stories on the same topic (ceasefire talks, other outlets): 22-40 bits apart.
-# 12 sits past the worst copy with margin for heavier edits, and is still ten bits below the
-# closest pair of different stories. Random 64-bit hashes fall within 12 bits with chance ~1e-7.
+# Chosen with bench/dedup_threshold.py (3-word shingles over folded text), which measured:
+#   outlet copies of one story (tests/normalize/cases/stories/: re-titled, dateline and credit
+#   line changed, paragraphs dropped, a sentence added, US spelling): 5, 6 and 11 bits apart
+#   (11 is two outlets' edits compared with each other);
+#   single syndication edits of each seed story: 0-10 bits;
+#   all those edits at once on one 300-500 word story: 5-15 bits (12 catches 4 of 6);
+#   different stories: 29-39 bits, same-topic ceasefire stories among them 32-38.
+# A false merge costs an alert (the story is treated as already seen) while a missed merge
+# only repeats one, so the threshold sits just above every realistic copy and no higher:
+# two unrelated hashes fall within 12 bits with p = 2.3e-7, about one false merge per 430
+# articles with 10,000 stories in the window (at 16 it would be one per 2.6 articles).
 NEAR_DUPLICATE_BITS = 12
 
 _WORD = re.compile(r"\w+")
