@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ingest.errors import ModelError
 from ingest.models import Article, EntityHit, Match
 from ingest.nlp import Entity, Ner, NerResult
-from ingest.rules import Rule, RuleSet
+from ingest.rules import EntityCondition, NameSpec, Rule, RuleSet
 from ingest.terms import Hit, TermIndex, TermKind, TextHits, sentences, words
 
 SNIPPET_CHARS = 300
@@ -78,32 +78,35 @@ def _phrases(rule: Rule) -> list[tuple[str, TermKind]]:
     found += [(t, "word") for t in rule.near_terms()]
     for cond in rule.entities:
         for spec in cond.names or ():
-            found += [(n, "name") for n in (spec.name, *spec.aliases, *words(spec.name)[-1:])]
+            surname = words(spec.name)[-1:] if cond.label == "PERSON" else []
+            found += [(n, "name") for n in (spec.name, *spec.aliases, *surname)]
     return found
 
 
-def _compile_name(spec_name: str, aliases: tuple[str, ...], index: TermIndex) -> _Name:
-    parts = words(spec_name)
-    strong = [spec_name, *(a for a in aliases if len(words(a)) > 1)]
-    weak = [a for a in aliases if len(words(a)) == 1]
-    if len(parts) > 1:
-        weak.append(parts[-1])
+def _compile_name(label: str, spec: NameSpec, index: TermIndex) -> _Name:
+    parts = words(spec.name)
+    strong = [spec.name, *(a for a in spec.aliases if len(words(a)) > 1)]
+    weak = [a for a in spec.aliases if len(words(a)) == 1]
+    if label == "PERSON" and len(parts) > 1:
+        weak.append(parts[-1])  # a surname alone; organisations and places have no surname
     return _Name(
-        spec_name,
+        spec.name,
         tuple(index.id_of(s, "name") for s in strong),
         tuple(index.id_of(w, "name") for w in weak),
     )
+
+
+def _compile_condition(cond: EntityCondition, index: TermIndex) -> _Condition:
+    if cond.names is None:
+        return _Condition(cond.label, None)
+    return _Condition(cond.label, tuple(_compile_name(cond.label, n, index) for n in cond.names))
 
 
 def _compile(rule: Rule, index: TermIndex) -> _Compiled:
     def ids(terms: Sequence[str]) -> tuple[tuple[str, int], ...]:
         return tuple(dict.fromkeys((t, index.id_of(t)) for t in terms))
 
-    conditions = tuple(
-        _Condition(c.label, None if c.names is None else
-                   tuple(_compile_name(n.name, n.aliases, index) for n in c.names))
-        for c in rule.entities
-    )  # fmt: skip
+    conditions = tuple(_compile_condition(c, index) for c in rule.entities)
     return _Compiled(
         rule, ids((*rule.all, *rule.near_terms())), ids(rule.any), ids(rule.none), conditions
     )
