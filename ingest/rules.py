@@ -133,6 +133,16 @@ def load_rule_file(path: Path) -> list[Rule]:
     return rules
 
 
+def parse_rules(items: LineList, path: str) -> list[Rule]:
+    """Rules from an already-loaded YAML list of rule mappings (as found under `rules:`)."""
+    problems = _Problems(path)
+    rules = _parse_items(items, problems)
+    _check_unique(rules, problems)
+    if problems.errors:
+        raise RuleFileErrors(problems.errors)
+    return rules
+
+
 def _parse_document(data: Any, problems: _Problems) -> list[Rule]:
     if data is None:
         return []  # an empty file is an empty rule set, not a mistake
@@ -148,6 +158,10 @@ def _parse_document(data: Any, problems: _Problems) -> list[Rule]:
     if not isinstance(items, LineList):
         problems.add(data.lines["rules"], "'rules' must be a list of rules")
         return []
+    return _parse_items(items, problems)
+
+
+def _parse_items(items: LineList, problems: _Problems) -> list[Rule]:
     rules = [
         _parse_rule(item, line, problems) for item, line in zip(items, items.lines, strict=True)
     ]
