@@ -177,15 +177,15 @@ def _parse_rule(item: Any, line: int, problems: _Problems) -> Rule | None:
     spot = _Spot(problems, item, rule_id)
     for key in item:
         if key not in RULE_KEYS:
-            hint = _did_you_mean(key, RULE_KEYS)
-            spot.add(key, f"unknown key '{key}'{hint} (rule keys: {', '.join(RULE_KEYS)})")
+            hint = _did_you_mean(key, RULE_KEYS) or f" (rule keys: {', '.join(RULE_KEYS)})"
+            spot.add(key, f"unknown key '{key}'{hint}")
     channel = _parse_channel(spot)
     terms = {key: _parse_terms(spot, key) for key in ("all", "any", "none")}
     entities = _parse_entities(spot)
     near = _parse_near(spot, {c.label for c in entities})
     rule = Rule(rule_id or "", channel, terms["all"], terms["any"], terms["none"],
                 entities, near, problems.path, item.line)  # fmt: skip
-    if not (rule.all or rule.any or rule.entities or rule.near):
+    if len(problems.errors) == before and not (rule.all or rule.any or rule.entities or rule.near):
         problems.add(item.line, "rule has no condition: give all, any, entities or near", rule_id)
     return rule if len(problems.errors) == before else None
 
@@ -240,11 +240,11 @@ def _parse_terms(spot: _Spot, key: str) -> tuple[str, ...]:
 
 
 def _parse_term(spot: _Spot, key: str, value: Any, line: int) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        hint = (
-            " (quote it: YAML reads yes/no/on/off as true/false)" if isinstance(value, bool) else ""
-        )
-        spot.add(key, f"'{key}': {value!r} is not a term{hint}", line)
+    if isinstance(value, bool):
+        spot.add(key, f"'{key}': a true/false value is not a term (quote yes/no/on/off)", line)
+        return None
+    if not isinstance(value, str | int | float):
+        spot.add(key, f"'{key}': {value!r} is not a term", line)
         return None
     text = str(value).strip()
     if not _WORD_RE.search(text):
@@ -268,7 +268,7 @@ def _parse_condition(
     spot: _Spot, label: str, mapping: LineDict, line: int
 ) -> EntityCondition | None:
     if label not in ENTITY_LABELS:
-        hint = _did_you_mean(label, sorted(ENTITY_LABELS))
+        hint = _did_you_mean(label.upper(), sorted(ENTITY_LABELS))
         spot.add("entities", f"unknown entity label '{label}'{hint}", line)
         return None
     value = mapping[label]
