@@ -246,6 +246,7 @@ class _Inflater:
         self._coding = coding
         self._cap = cap_bytes
         self._total = 0
+        self._raw_deflate = False
         self._z = self._new_decompressor() if coding not in ("", "identity") else None
 
     def _new_decompressor(self) -> zlib._Decompress:
@@ -255,15 +256,24 @@ class _Inflater:
     def feed(self, data: bytes) -> bytes:
         if self._z is None:
             return self._count(data)
-        out: list[bytes] = []
         try:
-            while data:
-                out.append(self._count(self._z.decompress(data, self._cap - self._total + 1)))
-                data = self._z.unconsumed_tail
-                if self._z.eof and self._z.unused_data:  # a second gzip member
-                    data, self._z = self._z.unused_data, self._new_decompressor()
+            return self._inflate(data)
         except zlib.error as exc:
-            raise FetchError(f"corrupt {self._coding} body: {exc}") from exc
+            if self._coding != "deflate" or self._total or self._raw_deflate:
+                raise FetchError(f"corrupt {self._coding} body: {exc}") from exc
+        # Some servers send raw deflate (no zlib header) under "deflate": retry once that way.
+        self._raw_deflate = True
+        self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+        return self.feed(data)
+
+    def _inflate(self, data: bytes) -> bytes:
+        assert self._z is not None
+        out: list[bytes] = []
+        while data:
+            out.append(self._count(self._z.decompress(data, self._cap - self._total + 1)))
+            data = self._z.unconsumed_tail
+            if self._z.eof and self._z.unused_data:  # a second gzip member
+                data, self._z = self._z.unused_data, self._new_decompressor()
         return b"".join(out)
 
     def flush(self) -> bytes:

@@ -56,7 +56,7 @@ def parse_document(doc: Document, source: Source) -> ParsedDocument:
 
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
 _PROLOG_JUNK = re.compile(
-    r"\A(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)", re.S | re.I
+    r"(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE(?:[^\[>]|\[.*?\])*>)", re.S | re.I
 )
 _ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
 _FEED_LINK = re.compile(
@@ -168,7 +168,7 @@ def parse_feed(doc: Document, source: Source) -> ParsedDocument:
 def _feed_entry(item: Any, doc: Document, source: Source, language: str | None) -> RawEntry | None:
     title = str(item.get("title", "")).strip()
     content, content_type, content_language = _best_content(item)
-    link = item.get("link") or None
+    link = web_link(item.get("link"))
     if not (title or content or link):
         return None
     return RawEntry(
@@ -183,6 +183,13 @@ def _feed_entry(item: Any, doc: Document, source: Source, language: str | None) 
         published=_struct_utc(item.get("published_parsed") or item.get("updated_parsed")),
         language=content_language or language,
     )
+
+
+def web_link(value: Any) -> str | None:
+    """An http(s) link, or None (feedparser also offers ids like `urn:` as links)."""
+    if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
+        return value.strip()
+    return None
 
 
 def _best_content(item: Any) -> tuple[str, str, str | None]:
@@ -238,7 +245,7 @@ def _json_entry(
     html, plain = _str_or_none(item.get("content_html")), _str_or_none(item.get("content_text"))
     summary = _str_or_none(item.get("summary")) or ""
     title = (_str_or_none(item.get("title")) or "").strip()
-    link = _str_or_none(item.get("url"))
+    link = web_link(item.get("url"))
     content = html or plain or summary
     if not (title or content or link):
         return None
