@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ingest.errors import ModelError
+from ingest.errors import ModelError, RuleError
 from ingest.models import Article, EntityHit, Match
 from ingest.nlp import Entity, Ner, NerResult
 from ingest.rules import EntityCondition, NameSpec, Rule, RuleSet
@@ -112,17 +112,28 @@ def _compile(rule: Rule, index: TermIndex) -> _Compiled:
     )
 
 
-def _check_model(rules: Sequence[Rule], ner: Ner | None) -> None:
+MODEL_NEEDED = (
+    "{label}: any needs a statistical NER model, but none is loaded (WIREWATCH_SPACY_MODEL=blank): "
+    "list names instead of 'any', or set WIREWATCH_SPACY_MODEL=auto"
+)
+
+
+def model_problems(rules: Sequence[Rule], ner: Ner | None) -> list[RuleError]:
+    """Rules that a missing or blank model cannot serve (`LABEL: any`), as RuleErrors."""
     if ner is not None and ner.has_model:
-        return
-    needy = [f"{r.path}:{r.line}: rule '{r.id}': {c.label}: any"
-             for r in rules for c in r.entities if c.names is None]  # fmt: skip
-    if needy:
-        raise ModelError(
-            "these rules need a statistical NER model, but none is loaded "
-            "(WIREWATCH_SPACY_MODEL=blank): list names instead of 'any', or set "
-            "WIREWATCH_SPACY_MODEL=auto\n" + "\n".join(needy)
-        )
+        return []
+    return [
+        RuleError(r.path, r.line, MODEL_NEEDED.format(label=c.label), r.id)
+        for r in rules
+        for c in r.entities
+        if c.names is None
+    ]
+
+
+def _check_model(rules: Sequence[Rule], ner: Ner | None) -> None:
+    problems = model_problems(rules, ner)
+    if problems:
+        raise ModelError("\n".join(str(p) for p in problems))
 
 
 class Matcher:

@@ -13,8 +13,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.errors import ModelError, RuleError
-from ingest.match import Matcher
+from ingest.errors import RuleError
+from ingest.match import Matcher, model_problems
 from ingest.nlp import Ner
 from ingest.rules import RuleSet, load_rules_dir
 
@@ -55,12 +55,15 @@ class RuleBook:
         """Re-read the folder; broken files keep their last good version. Returns the errors."""
         ruleset = load_rules_dir(self.rules_dir, last_good=self._ruleset.files)
         errors = list(ruleset.errors)
-        try:
-            matcher = Matcher(ruleset, self._ner_for(ruleset))
-        except ModelError as exc:
-            errors.append(RuleError(str(self.rules_dir), 0, f"rules not reloaded: {exc}"))
+        ner = self._ner_for(ruleset)
+        unserved = model_problems(ruleset.rules, ner)
+        if unserved:
+            # The whole folder stays at its previous version: keeping part of it could split
+            # rules that were meant to change together.
+            errors += [RuleError(e.path, e.line, e.message + "; rules not reloaded", e.rule_id)
+                       for e in unserved]  # fmt: skip
         else:
-            self._ruleset, self._matcher = ruleset, matcher
+            self._ruleset, self._matcher = ruleset, Matcher(ruleset, ner)
         self._errors = tuple(errors)
         for error in errors:
             log.error("%s", error)
