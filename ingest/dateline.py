@@ -26,18 +26,20 @@ _MONTH = (
     r"(?i:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
 )
+# Horizontal space, no-break space included; a dateline never spans lines.
+_SP = r"[^\S\n]"
 _DAY = r"\d{1,2}(?i:st|nd|rd|th)?"
-_DATE = rf"(?:{_MONTH}[ \t]+{_DAY}|{_DAY}[ \t]+{_MONTH})(?:,?[ \t]+(?P<year>\d{{4}}))?"
+_DATE = rf"(?:{_MONTH}{_SP}+{_DAY}|{_DAY}{_SP}+{_MONTH})(?:,?{_SP}+(?P<year>\d{{4}}))?"
 # Words of letters joined by a space, "/", "-", "'" or ". " (ST. PETERSBURG, PORT-AU-PRINCE).
-_WORDS = r"[^\W\d_]+(?:(?:[ \t]|[./'’&-][ \t]?)[^\W\d_]+)*\.?"
+_WORDS = rf"[^\W\d_]+(?:(?:{_SP}|[./'’&-]{_SP}?)[^\W\d_]+)*\.?"
 _AGENCY_TEXT = r"[^()\n]{1,40}?"
 _SEPARATOR = r"--|[-‐‑‒–—―:]"
 _SPACED_DASH = r"--|[–—―]"
 
-_PREFIX = rf"(?P<place>{_WORDS})(?:,[ \t]*(?P<region>{_WORDS}))?(?:,[ \t]*(?P<date>{_DATE}))?"
-_AGENCY = rf"\([ \t]*(?P<agency>{_AGENCY_TEXT})[ \t]*\)"
-_WITH_AGENCY = re.compile(rf"\s*(?:{_PREFIX}[ \t]*)?{_AGENCY}[ \t]*(?:{_SEPARATOR})[ \t]*")
-_WITHOUT_AGENCY = re.compile(rf"\s*{_PREFIX}[ \t]+(?:{_SPACED_DASH})[ \t]+")
+_PREFIX = rf"(?P<place>{_WORDS})(?:,{_SP}*(?P<region>{_WORDS}))?(?:,{_SP}*(?P<date>{_DATE}))?"
+_AGENCY = rf"\({_SP}*(?P<agency>{_AGENCY_TEXT}){_SP}*\)"
+_WITH_AGENCY = re.compile(rf"\s*(?:{_PREFIX}{_SP}*)?{_AGENCY}{_SP}*(?:{_SEPARATOR}){_SP}*")
+_WITHOUT_AGENCY = re.compile(rf"\s*{_PREFIX}{_SP}+(?:{_SPACED_DASH}){_SP}+")
 
 _MAX_DATELINE_CHARS = 160
 _MAX_PLACE_CHARS = 40

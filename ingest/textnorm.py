@@ -56,7 +56,8 @@ _BOILERPLATE = re.compile(
       | like\s+us\s+on\s+facebook\b
       | (?:read|see|watch)\s+more\s*(?:[:.]|$|here\b|at\b|on\b|about\b)
       | (?:download|get)\s+(?:the|our)\s+(?:free\s+)?app\b
-      | (?:additional\s+)?(?:reporting|writing|editing)\s+by\b[^.]*$
+      | \((?:additional\s+)?(?:reporting|writing|editing)\s+by\b.*\)\.?$
+      | (?:additional\s+)?(?:reporting|writing)\s+by\b.*;\s*editing\s+by\b.*$
       | (?:copyright|©)\s*(?:\(c\)\s*)?\d{4}\b
       | all\s+rights\s+reserved\.?$
       | (?:advertisement|advertising|sponsored(?:\s+content)?)$
@@ -148,9 +149,15 @@ def drop_boilerplate(lines: Iterable[str]) -> list[str]:
 
 def fold_for_dedup(text: str) -> str:
     """Casefolded, accent-free, quotes and dashes flattened, one space between words."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().translate(_FOLD_PUNCT))
-    bare = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
-    return _HTML_SPACE_RUN.sub(" ", bare.translate(_FOLD_PUNCT)).strip()
+    # Compatibility forms first ("𝕬" -> "A"), so casefolding sees plain letters; casefolding can
+    # itself produce combining marks ("İ" -> "i̇"), so marks are stripped after it too.
+    folded = _strip_marks(_strip_marks(text).casefold())
+    return _HTML_SPACE_RUN.sub(" ", folded.translate(_FOLD_PUNCT)).strip()
+
+
+def _strip_marks(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
 
 def first_sentences(text: str, max_sentences: int = 2, max_chars: int = 300) -> str:

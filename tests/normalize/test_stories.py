@@ -1,0 +1,182 @@
+"""StoryRegistry against the real Redis: exact repeats, near copies, expiry, concurrency.
+
+These tests need Redis at WIREWATCH_TEST_REDIS_URL (default redis://127.0.0.1:6379/0) and fail,
+not skip, when it is down: story grouping is Redis semantics (Lua, TTL) and a fake proves little.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import redis.asyncio as aioredis
+
+from ingest.dedup import NEAR_DUPLICATE_BITS, bands, hamming
+from ingest.models import Article, RawEntry
+from ingest.normalize import normalize
+from ingest.stories import StoryRegistry
+from tests.conftest import TEST_REDIS_URL
+from tests.normalize.casefiles import CASES, SEEDS
+
+pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("real_redis_cleanup")]
+
+STORIES = CASES / "stories"
+WINDOW_S = 3600
+
+
+def article_from(path_name: str, outlet: str) -> Article:
+    path = STORIES / path_name
+    title, _blank, body = path.read_text(encoding="utf-8").split("\n", 2)
+    entry = RawEntry(
+        source_name=outlet,
+        source_url=f"https://{outlet.lower().replace(' ', '-')}.example/rss.xml",
+        title=title,
+        content=body,
+        content_is_html=False,
+        link=f"https://{outlet.lower().replace(' ', '-')}.example/{path.stem}",
+        published=datetime(2025, 3, 25, tzinfo=UTC),
+        language="en",
+    )
+    return normalize(entry)
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aioredis.Redis]:
+    connection = aioredis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        await connection.ping()
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+@pytest.mark.timeout(15)
+async def test_a_new_story_then_an_exact_repeat(client: aioredis.Redis, key_prefix: str) -> None:
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    article = article_from("black_sea_reuters.txt", "Reuters")
+    first = await registry.assign(article)
+    again = await registry.assign(article)
+    assert first.is_new and not again.is_new
+    assert first.story_id == again.story_id == article.id
+    assert [s.name for s in again.sources] == ["Reuters"]  # one outlet, listed once
+
+
+@pytest.mark.timeout(15)
+async def test_syndicated_copies_join_one_story_in_order(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    original = await registry.assign(article_from("black_sea_reuters.txt", "Reuters"))
+    herald = await registry.assign(article_from("black_sea_daily_herald.txt", "Daily Herald"))
+    gazette = await registry.assign(article_from("black_sea_gazette.txt", "Gazette"))
+    assert original.is_new and not herald.is_new and not gazette.is_new
+    assert herald.story_id == gazette.story_id == original.story_id
+    assert [s.name for s in gazette.sources] == ["Reuters", "Daily Herald", "Gazette"]
+
+
+@pytest.mark.timeout(15)
+async def test_a_different_story_on_the_same_topic_is_its_own(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    original = await registry.assign(article_from("black_sea_reuters.txt", "Reuters"))
+    other = await registry.assign(article_from("black_sea_other_agency.txt", "AP"))
+    assert other.is_new
+    assert other.story_id != original.story_id
+    assert [s.name for s in other.sources] == ["AP"]
+
+
+@pytest.mark.timeout(15)
+async def test_keys_live_under_the_prefix_and_expire(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    await registry.assign(article_from("black_sea_reuters.txt", "Reuters"))
+    keys = [key.decode() async for key in client.scan_iter(match=f"{key_prefix}*")]
+    assert keys and all(key.startswith(f"{key_prefix}story:") for key in keys)
+    for key in keys:
+        assert 0 < await client.ttl(key) <= WINDOW_S
+
+
+@pytest.mark.timeout(15)
+async def test_a_story_is_forgotten_after_its_window(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    registry = StoryRegistry(client, key_prefix, window_s=1)
+    first = await registry.assign(article_from("black_sea_reuters.txt", "Reuters"))
+    await asyncio.sleep(2.1)
+    later = await registry.assign(article_from("black_sea_daily_herald.txt", "Daily Herald"))
+    assert first.is_new and later.is_new
+    assert [s.name for s in later.sources] == ["Daily Herald"]
+
+
+@pytest.mark.timeout(15)
+async def test_expired_band_entries_are_not_matched(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    # A band key kept alive by a newer story must not revive an older story whose window ended.
+    base = article_from("black_sea_reuters.txt", "Reuters")
+    first_band = bands(base.simhash)[0]
+    low_bits = 64 // (NEAR_DUPLICATE_BITS + 1) + 1  # covers the first band however it is sized
+    far = base.simhash ^ ((2**64 - 1) >> low_bits << low_bits)  # same first band, rest flipped
+    old = dataclasses.replace(base, id="old", fingerprint="old")
+    newer = dataclasses.replace(base, id="newer", fingerprint="newer", simhash=far)
+    repeat = dataclasses.replace(base, id="repeat", fingerprint="repeat")
+    assert first_band in bands(far) and hamming(far, base.simhash) > NEAR_DUPLICATE_BITS
+
+    await StoryRegistry(client, key_prefix, window_s=1).assign(old)
+    await StoryRegistry(client, key_prefix, WINDOW_S).assign(newer)  # renews the shared band key
+    await asyncio.sleep(2.1)
+    story = await StoryRegistry(client, key_prefix, WINDOW_S).assign(repeat)
+    assert await client.exists(f"{key_prefix}story:band:{first_band}")
+    assert story.is_new and story.story_id == "repeat"
+
+
+@pytest.mark.timeout(30)
+async def test_concurrent_copies_make_one_story(key_prefix: str) -> None:
+    # Two workers, two connections, copies assigned at the same moment, many times over.
+    first = aioredis.Redis.from_url(TEST_REDIS_URL)
+    second = aioredis.Redis.from_url(TEST_REDIS_URL)
+    reuters = article_from("black_sea_reuters.txt", "Reuters")
+    herald = article_from("black_sea_daily_herald.txt", "Daily Herald")
+    try:
+        for round_index in range(20):
+            prefix = f"{key_prefix}{round_index}:"
+            a, b = await asyncio.gather(
+                StoryRegistry(first, prefix, WINDOW_S).assign(reuters),
+                StoryRegistry(second, prefix, WINDOW_S).assign(herald),
+            )
+            assert a.story_id == b.story_id
+            assert [a.is_new, b.is_new].count(True) == 1
+            assert {s.name for s in (a.sources + b.sources)} == {"Reuters", "Daily Herald"}
+    finally:
+        await first.aclose()
+        await second.aclose()
+
+
+@pytest.mark.timeout(15)
+async def test_decoded_responses_work_too(key_prefix: str) -> None:
+    client = aioredis.Redis.from_url(TEST_REDIS_URL, decode_responses=True)
+    try:
+        registry = StoryRegistry(client, key_prefix, WINDOW_S)
+        story = await registry.assign(article_from("black_sea_reuters.txt", "Reuters"))
+        assert story.is_new and story.sources[0].name == "Reuters"
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.timeout(15)
+async def test_articles_without_words_only_match_exact_repeats(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    seed = normalize(
+        RawEntry("Seeds", "file:///x", "", (SEEDS / "000_820d276074f311ca.txt").read_text(), False)
+    )
+    empty_one = dataclasses.replace(seed, id="e1", body="", simhash=0, fingerprint="f1")
+    empty_two = dataclasses.replace(seed, id="e2", body="", simhash=0, fingerprint="f2")
+    assert (await registry.assign(empty_one)).is_new
+    assert (await registry.assign(empty_two)).is_new

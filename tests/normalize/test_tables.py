@@ -1,0 +1,67 @@
+"""Table-driven tests: every case lives in a file under cases/, with its expected result."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ingest.dateline import parse_dateline
+from ingest.models import Dateline
+from ingest.textnorm import drop_boilerplate, html_to_text
+from ingest.urls import canonical_url
+from tests.normalize.casefiles import case_id, load
+
+DATELINES: list[dict[str, Any]] = load("datelines.yaml")["datelines"]
+URLS: list[dict[str, str]] = load("urls.yaml")["urls"]
+HTML: list[dict[str, str]] = load("html.yaml")["html"]
+BOILERPLATE: dict[str, list[str]] = load("boilerplate.yaml")
+
+
+@pytest.mark.timeout(5)
+def test_the_dateline_table_covers_enough_prose() -> None:
+    negatives = [case for case in DATELINES if case["dateline"] is None]
+    assert len(negatives) >= 20
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("case", DATELINES, ids=[case_id(c["text"]) for c in DATELINES])
+def test_parse_dateline(case: dict[str, Any]) -> None:
+    dateline, rest = parse_dateline(case["text"], case.get("published"))
+    if case["dateline"] is None:
+        assert dateline is None
+        assert rest == case["text"]
+    else:
+        assert dateline == Dateline(**case["dateline"])
+        assert rest == case["rest"]
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("case", URLS, ids=[case_id(c["url"], 60) for c in URLS])
+def test_canonical_url(case: dict[str, str]) -> None:
+    assert canonical_url(case["url"]) == case["canonical"]
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("case", URLS, ids=[case_id(c["url"], 60) for c in URLS])
+def test_canonical_url_is_idempotent(case: dict[str, str]) -> None:
+    once = canonical_url(case["url"])
+    assert canonical_url(once) == once
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("case", HTML, ids=[case_id(c["html"]) for c in HTML])
+def test_html_to_text(case: dict[str, str]) -> None:
+    assert html_to_text(case["html"]) == case["text"]
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("line", BOILERPLATE["drop"])
+def test_boilerplate_line_is_dropped(line: str) -> None:
+    assert drop_boilerplate(["Before.", line, "After."]) == ["Before.", "After."]
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("line", BOILERPLATE["keep"], ids=[case_id(x) for x in BOILERPLATE["keep"]])
+def test_reporting_line_is_kept(line: str) -> None:
+    assert drop_boilerplate([line]) == [line]
