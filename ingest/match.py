@@ -266,14 +266,12 @@ def _name_mentions(
     for hit in weak:
         reason = _weak_rejection(hit, label, text, bool(strong), entities)
         if reason:
-            notes.append(
-                f"{label} {name.name}: '{text[hit.start : hit.end]}' not counted: {reason}"
-            )
+            notes.append(f"'{text[hit.start : hit.end]}' as {label} {name.name}: {reason}")
         else:
             counted.append(hit)
     counted.sort(key=lambda h: h.start)
     mentions = tuple(dict.fromkeys(text[h.start : h.end] for h in counted))
-    return mentions, counted, notes
+    return mentions, counted, list(dict.fromkeys(notes))
 
 
 def _weak_rejection(

@@ -1,0 +1,66 @@
+"""Properties over open-ended text: folding and matching never raise, offsets stay in range,
+and a term is always found in a text that contains it between spaces."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from ingest.match import Matcher
+from ingest.rules import EntityCondition, NameSpec, Rule
+from ingest.terms import TermIndex, fold, sentences, words
+from tests.rules.conftest import article
+
+# Mixed scripts, combining marks, curly quotes and dashes, digits and punctuation.
+ALPHABET = st.characters(
+    codec="utf-8", categories=("L", "M", "N", "P", "S", "Zs"), exclude_characters="\x00"
+)
+TEXT = st.text(alphabet=ALPHABET, max_size=80)
+WORDY = st.sampled_from(["ceasefire", "cease-fire", "Nato", "São", "перемирие", "وقف", "ß", "İ"])
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=300, deadline=None)
+@given(term=st.one_of(TEXT, WORDY), prefix=TEXT, suffix=TEXT)
+def test_term_between_spaces_is_always_found(term: str, prefix: str, suffix: str) -> None:
+    assume(words(term))
+    text = f"{prefix} {term} {suffix}"
+    index = TermIndex([(term, "word")])
+    hits = index.search(text).by_term.get(index.id_of(term), ())
+    inside = len(prefix) + 1, len(prefix) + 1 + len(term)
+    assert any(inside[0] <= h.start and h.end <= inside[1] for h in hits)
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=300, deadline=None)
+@given(text=TEXT)
+def test_fold_keeps_a_map_back_to_the_original(text: str) -> None:
+    folded = fold(text)
+    if folded.offsets is not None:
+        assert len(folded.offsets) == len(folded.text)
+        assert list(folded.offsets) == sorted(folded.offsets)
+    for start in range(len(folded.text)):
+        begin, end = folded.to_original(start, start + 1)
+        assert 0 <= begin < end <= len(text)
+    for begin, end in sentences(text):
+        assert 0 <= begin < end <= len(text)
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=150, deadline=None)
+@given(terms=st.lists(st.one_of(TEXT, WORDY), min_size=1, max_size=5), body=TEXT, title=TEXT)
+def test_matching_never_raises(terms: list[str], body: str, title: str) -> None:
+    terms = [t for t in terms if words(t)]
+    assume(terms)
+    rule = Rule(
+        "r",
+        "alerts:r",
+        any=tuple(terms),
+        entities=(EntityCondition("PERSON", (NameSpec(terms[0], tuple(terms[1:])),)),),
+    )
+    matcher = Matcher([rule, Rule("s", "alerts:s", all=tuple(terms))], None)
+    (matches,) = matcher.match_many([article(body, title)])
+    for match in matches:
+        assert len(match.snippet) <= 310
+    assert matcher.explain(article(body, title), "r").rule_id == "r"
