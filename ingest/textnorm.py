@@ -162,7 +162,8 @@ def _strip_marks(text: str) -> str:
 
 def first_sentences(text: str, max_sentences: int = 2, max_chars: int = 300) -> str:
     """The opening sentences of `text`, as many as fit in `max_chars` (at least part of one)."""
-    flat = " ".join(text.split())
+    # Only the opening can be taken, so long bodies are not scanned to the end.
+    flat = " ".join(text[: max_chars * 4].split())
     ends = [m.end() for m in _SENTENCE_END.finditer(flat) if _is_sentence_end(flat, m.start())]
     ends.append(len(flat))
     taken = ""

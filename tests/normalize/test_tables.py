@@ -8,7 +8,8 @@ import pytest
 
 from ingest.dateline import parse_dateline
 from ingest.models import Dateline
-from ingest.textnorm import drop_boilerplate, html_to_text
+from ingest.language import detect_language, language_code
+from ingest.textnorm import drop_boilerplate, first_sentences, html_to_text
 from ingest.urls import canonical_url
 from tests.normalize.casefiles import case_id, load
 
@@ -65,3 +66,29 @@ def test_boilerplate_line_is_dropped(line: str) -> None:
 @pytest.mark.parametrize("line", BOILERPLATE["keep"], ids=[case_id(x) for x in BOILERPLATE["keep"]])
 def test_reporting_line_is_kept(line: str) -> None:
     assert drop_boilerplate([line]) == [line]
+
+
+SUMMARIES: list[dict[str, str]] = load("summaries.yaml")["summaries"]
+LANGUAGES: dict[str, list[dict[str, Any]]] = load("languages.yaml")
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("case", SUMMARIES, ids=[case_id(c["text"]) for c in SUMMARIES])
+def test_first_sentences(case: dict[str, str]) -> None:
+    summary = first_sentences(case["text"], max_sentences=2, max_chars=300)
+    assert summary == case["summary"]
+    assert len(summary) <= 300
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize(
+    "case", LANGUAGES["detected"], ids=[case_id(c["text"], 20) for c in LANGUAGES["detected"]]
+)
+def test_detect_language(case: dict[str, str]) -> None:
+    assert detect_language(case["text"]) == case["code"]
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("case", LANGUAGES["declared"], ids=lambda c: repr(c["tag"]))
+def test_declared_language_code(case: dict[str, str | None]) -> None:
+    assert language_code(case["tag"]) == case["code"]
