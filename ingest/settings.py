@@ -24,37 +24,39 @@ class Settings(BaseSettings):
     allow_private_networks: bool = False
 
     # Polling.
-    default_interval_s: float = Field(300.0, gt=0)
-    min_interval_s: float = Field(60.0, gt=0)  # adaptive scheduling never polls faster
-    max_interval_s: float = Field(6 * 3600.0, gt=0)  # ... nor slower than this
-    max_backoff_s: float = Field(6 * 3600.0, gt=0)
-    stale_after_s: float = Field(2 * 86400.0, gt=0)  # a source silent/failing this long is reported
-    http_connect_timeout_s: float = Field(10.0, gt=0)
-    http_read_timeout_s: float = Field(20.0, gt=0)
-    http_total_timeout_s: float = Field(60.0, gt=0)  # caps a slow-drip body
-    max_body_bytes: int = Field(10 * 1024 * 1024, gt=0)  # also applied after decompression
-    max_redirects: int = Field(5, ge=0)
-    concurrency: int = Field(16, ge=1)
-    per_host_concurrency: int = Field(2, ge=1)
-    user_agent: str = "wirewatch/0.1 (+https://pypi.org/project/wirewatch/; self-hosted news alerts)"
+    default_interval_s: float = Field(default=300.0, gt=0)
+    min_interval_s: float = Field(default=60.0, gt=0)  # adaptive scheduling never polls faster
+    max_interval_s: float = Field(default=6 * 3600.0, gt=0)  # ... nor slower than this
+    max_backoff_s: float = Field(default=6 * 3600.0, gt=0)
+    stale_after_s: float = Field(default=2 * 86400.0, gt=0)  # a source silent/failing this long is reported
+    http_connect_timeout_s: float = Field(default=10.0, gt=0)
+    http_read_timeout_s: float = Field(default=20.0, gt=0)
+    http_total_timeout_s: float = Field(default=60.0, gt=0)  # caps a slow-drip body
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)  # also applied after decompression
+    max_redirects: int = Field(default=5, ge=0)
+    concurrency: int = Field(default=16, ge=1)
+    per_host_concurrency: int = Field(default=2, ge=1)
+    user_agent: str = (
+        "wirewatch/0.1 (+https://pypi.org/project/wirewatch/; self-hosted news alerts)"
+    )
 
     # NLP. Small batches: the model's default of 256 peaks at 2.4 GiB, 8-32 stays under 600 MB.
-    ner_batch_size: int = Field(16, ge=1, le=256)
+    ner_batch_size: int = Field(default=16, ge=1, le=256)
 
     # Redis layout and retention.
     key_prefix: str = "wirewatch:"
-    stream_maxlen: int = Field(10_000, ge=1)  # per alert channel, approximate trim
-    alert_claim_ttl_s: int = Field(90 * 86400, gt=0)  # (rule, article/story) never alerts twice
-    seen_ttl_s: int = Field(30 * 86400, gt=0)  # entries already handled
-    story_window_s: int = Field(3 * 86400, gt=0)  # syndicated copies within this window are one
-    recent_articles_max: int = Field(5_000, ge=0)  # kept for `rules test --since`
-    lease_ttl_s: int = Field(120, gt=0)  # a dead worker's sources are taken over after this
+    stream_maxlen: int = Field(default=10_000, ge=1)  # per alert channel, approximate trim
+    alert_claim_ttl_s: int = Field(default=90 * 86400, gt=0)  # (rule, article/story) never alerts twice
+    seen_ttl_s: int = Field(default=30 * 86400, gt=0)  # entries already handled
+    story_window_s: int = Field(default=3 * 86400, gt=0)  # syndicated copies within this window are one
+    recent_articles_max: int = Field(default=5_000, ge=0)  # kept for `rules test --since`
+    lease_ttl_s: int = Field(default=120, gt=0)  # a dead worker's sources are taken over after this
 
     # Service lifecycle and operations.
-    shutdown_grace_s: float = Field(20.0, ge=0)
-    rules_reload_debounce_ms: int = Field(300, ge=10)
+    shutdown_grace_s: float = Field(default=20.0, ge=0)
+    rules_reload_debounce_ms: int = Field(default=300, ge=10)
     outbox_dir: Path = Path(".wirewatch/outbox")
-    outbox_max_items: int = Field(100_000, ge=1)
-    metrics_port: int = Field(0, ge=0, le=65535)  # 0: no metrics/health endpoint
+    outbox_max_items: int = Field(default=100_000, ge=1)
+    metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no metrics/health endpoint
     log_format: str = "auto"  # auto: readable on a terminal, JSON otherwise; or "json" / "text"
     log_level: str = "INFO"

@@ -131,6 +131,27 @@ async def subscribe(store: Store, options: SubscribeOptions, emit: Emit) -> int:
     return printed
 
 
+def alert_as_text(payload: str) -> str:
+    """A few readable lines for one alert (`subscribe --format text`)."""
+    try:
+        alert = json.loads(payload)
+        article, matched = alert["article"], alert["matched"]
+        who = ", ".join(f"{e['name']} ({e['label']})" for e in matched["entities"]) or "-"
+        dateline = article.get("dateline") or {}
+        where = ", ".join(v for v in (dateline.get("place"), dateline.get("agency")) if v)
+        return "\n".join(
+            [
+                f"{alert['created_at']}  {alert['channel']}  rule {alert['rule_id']}",
+                f"  {article['title']}" + (f"  [{where}]" if where else ""),
+                f"  terms: {', '.join(matched['terms']) or '-'}; entities: {who}",
+                f'  "{alert["snippet"]}"',
+                f"  {article['url']}",
+            ]
+        )
+    except (ValueError, KeyError, TypeError):
+        return payload
+
+
 def _alert_id(payload: str) -> str | None:
     try:
         data: Any = json.loads(payload)
