@@ -65,15 +65,27 @@ _FEED_LINK = re.compile(
 _HREF = re.compile(r"href=[\"']([^\"']+)", re.IGNORECASE)
 
 
+# Byte-order marks and the XML spec's appendix F patterns for "<?xml" / "<" without a BOM.
+_UNICODE_SNIFF = (
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (b"\x00\x00\x00<", "utf-32-be"),
+    (b"<\x00\x00\x00", "utf-32-le"),
+    (b"\x00<\x00", "utf-16-be"),
+    (b"<\x00", "utf-16-le"),
+    (b"\x4c\x6f\xa7\x94", "cp037"),  # "<?xm" in EBCDIC
+)
+
+
 def decode_text(body: bytes, content_type: str = "") -> str:
-    """Bytes to text, never failing: BOM, then UTF-8, then the declared charset, then cp1252."""
-    for bom, codec in (
-        (codecs.BOM_UTF8, "utf-8"),
-        (codecs.BOM_UTF16_LE, "utf-16"),
-        (codecs.BOM_UTF16_BE, "utf-16"),
-    ):
-        if body.startswith(bom):
-            return body.decode(codec, errors="replace").lstrip("\ufeff")
+    """Bytes to text, never failing: BOM or XML byte pattern, UTF-8, declared charset, cp1252."""
+    for signature, codec in _UNICODE_SNIFF:
+        if body.startswith(signature):
+            text = body.decode(codec, errors="replace").lstrip("\ufeff")
+            return _redecode_ebcdic(body, text) if codec == "cp037" else text
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -86,6 +98,18 @@ def decode_text(body: bytes, content_type: str = "") -> str:
         except LookupError:  # an unknown charset name: try the next
             continue
     return body.decode("latin-1")
+
+
+_XML_ENCODING = re.compile(r"<\?xml[^>]*?encoding\s*=\s*[\"']([\w.:-]+)")
+
+
+def _redecode_ebcdic(body: bytes, text: str) -> str:
+    """EBCDIC code pages differ in punctuation: re-read with the one the declaration names."""
+    declared = _XML_ENCODING.match(text)
+    try:
+        return body.decode(declared.group(1), errors="replace") if declared else text
+    except LookupError:
+        return text
 
 
 def classify(text: str, url: str) -> DocumentKind:
@@ -103,7 +127,9 @@ def classify(text: str, url: str) -> DocumentKind:
         return "feed"
     if root == "html" or stripped[:15].lower().startswith("<!doctype html"):
         raise ParseError(f"{url} is an HTML page, not a feed{_feed_link_hint(stripped)}")
-    raise ParseError(f"{url} is XML with root <{root or '?'}>, not a feed (RSS, Atom, RDF)")
+    if not root:
+        raise ParseError(f"{url} is markup without any element; not a feed")
+    raise ParseError(f"{url} is XML with root <{root}>, not a feed (RSS, Atom, RDF)")
 
 
 def xml_root_name(text: str) -> str:
@@ -147,22 +173,29 @@ def refuse_entity_declarations(text: str, url: str) -> None:
 
 
 def parse_feed(doc: Document, source: Source) -> ParsedDocument:
-    headers = {"content-location": doc.url}
-    if doc.content_type:
-        headers["content-type"] = doc.content_type
+    headers = {"content-location": doc.url, "content-type": xml_content_type(doc.content_type)}
     try:
         parsed = feedparser.parse(io.BytesIO(doc.body), response_headers=headers)
     except Exception as exc:  # feedparser's loose parser can still trip on hostile input
         raise ParseError(f"{doc.url}: feed parser failed: {type(exc).__name__}: {exc}") from exc
     feed = parsed.get("feed", {})
-    if parsed.get("bozo") and not parsed.entries and not feed.get("title"):
-        reason = parsed.get("bozo_exception") or "malformed"
+    if not parsed.entries and not parsed.get("version"):
+        reason = parsed.get("bozo_exception") or "no feed format recognised"
         raise ParseError(f"{doc.url}: not a usable feed: {reason}")
     language = feed.get("language") or None
     entries = tuple(
         entry for item in parsed.entries if (entry := _feed_entry(item, doc, source, language))
     )
     return ParsedDocument(entries, _ttl_s(feed.get("ttl")), str(feed.get("title", "")), "feed")
+
+
+def xml_content_type(content_type: str) -> str:
+    """The body was sniffed as a feed: a missing or non-XML type (a misconfigured server's
+    text/html, text/plain) becomes application/xml, keeping any charset it declared."""
+    mime, _, params = content_type.partition(";")
+    if "xml" in mime.lower():
+        return content_type
+    return f"application/xml;{params}" if params.strip() else "application/xml"
 
 
 def _feed_entry(item: Any, doc: Document, source: Source, language: str | None) -> RawEntry | None:
