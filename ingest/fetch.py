@@ -25,14 +25,17 @@ import re
 import socket
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
+import httpcore
 import httpx
 
 from ingest.errors import BlockedAddress, FetchError, HttpStatusError, TooLarge, WirewatchError
@@ -76,6 +79,70 @@ def is_public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+def refuse_private(host: str, addresses: list[str]) -> None:
+    for address in addresses:
+        if not is_public_address(address):
+            raise BlockedAddress(
+                f"refusing {host}: it resolves to non-public address {address} "
+                "(set allow_private: true on the source, or WIREWATCH_ALLOW_PRIVATE_NETWORKS)"
+            )
+
+
+# Whether the request being sent may reach private addresses; set per request, read at connect.
+_allow_private: ContextVar[bool] = ContextVar("wirewatch_allow_private", default=False)
+
+
+class _PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Resolves once, checks the addresses, and connects to exactly those.
+
+    Without this, httpx would resolve the host again at connect time, and a DNS answer that
+    changed in between (DNS rebinding) would slip past the check in `Fetcher._guard`.
+    """
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend, resolver: Resolver) -> None:
+        self._inner = inner
+        self._resolve = resolver
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await self._resolve(host, port)
+        if not _allow_private.get():
+            refuse_private(host, addresses)
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout, OSError) as exc:
+                last_error = exc
+        raise last_error or httpcore.ConnectError(f"no address for {host}")
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise BlockedAddress("unix sockets are not fetched")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+def pin_addresses(transport: httpx.AsyncHTTPTransport, resolver: Resolver) -> bool:
+    """Put `_PinnedBackend` under httpx's connection pool; False if httpx's internals moved."""
+    pool = getattr(transport, "_pool", None)
+    inner = getattr(pool, "_network_backend", None)
+    if not isinstance(inner, httpcore.AsyncNetworkBackend):
+        return False
+    pool._network_backend = _PinnedBackend(inner, resolver)  # type: ignore[union-attr]
+    return True
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     url: str
@@ -100,6 +167,7 @@ class Fetcher:
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self.addresses_pinned = False  # True once connections go only to checked addresses
 
     async def __aenter__(self) -> Fetcher:
         self._client = self._build_client()
@@ -127,13 +195,19 @@ class Fetcher:
             max_connections=s.concurrency, max_keepalive_connections=s.concurrency
         )
         headers = {"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
+        transport = self._transport
+        if transport is None:
+            transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+            self.addresses_pinned = pin_addresses(transport, self._resolve)
+            if not self.addresses_pinned:
+                log.warning("httpx internals changed: addresses are checked but not pinned")
         return httpx.AsyncClient(
             timeout=timeout,
             limits=limits,
             headers=headers,
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment would bypass the address guard
-            transport=self._transport,
+            transport=transport,
         )
 
     async def fetch(self, source: Source, state: SourceState) -> FetchResult:
@@ -196,10 +270,13 @@ class Fetcher:
         if target.scheme not in ("http", "https") or not target.host:
             raise FetchError(f"refusing to fetch {url!r}: only http(s) URLs with a host")
         async with self._host_slot(target.host):
-            await self._guard(target, source)
-            response = await self._client.send(
-                self._client.build_request("GET", target, headers=headers), stream=True
-            )
+            token = _allow_private.set(await self._guard(target, source))
+            try:
+                response = await self._client.send(
+                    self._client.build_request("GET", target, headers=headers), stream=True
+                )
+            finally:
+                _allow_private.reset(token)
             try:
                 body = await self._read_body(response) if response.status_code < 300 else b""
             finally:
@@ -214,16 +291,13 @@ class Fetcher:
         async with slot:
             yield
 
-    async def _guard(self, url: httpx.URL, source: Source) -> None:
+    async def _guard(self, url: httpx.URL, source: Source) -> bool:
+        """Check the host's addresses now; returns whether private ones are allowed."""
         if self._settings.allow_private_networks or source.allow_private:
-            return
+            return True
         port = url.port or (443 if url.scheme == "https" else 80)
-        for address in await self._resolve(url.host, port):
-            if not is_public_address(address):
-                raise BlockedAddress(
-                    f"refusing {url}: {url.host} resolves to non-public address {address} "
-                    "(set allow_private: true on the source, or WIREWATCH_ALLOW_PRIVATE_NETWORKS)"
-                )
+        refuse_private(url.host, await self._resolve(url.host, port))
+        return False
 
     async def _read_body(self, response: httpx.Response) -> bytes:
         cap = self._settings.max_body_bytes

@@ -143,3 +143,43 @@ async def test_unresolvable_host_is_a_fetch_error(make_settings) -> None:
     async with Fetcher(settings) as fetcher:
         with pytest.raises(FetchError, match="cannot resolve"):
             await fetcher.fetch(http_source("http://no-such-host.invalid/rss"), SourceState())
+
+
+class Rebinding:
+    """A DNS that answers a public address first and loopback afterwards."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.calls += 1
+        return [PUBLIC_IP] if self.calls == 1 else ["127.0.0.1"]
+
+
+async def test_dns_rebinding_is_caught_at_connect(make_settings) -> None:
+    with serve() as server:
+        server.routes["/feed"] = Reply(body=rss(1))
+        port = server.server.server_address[1]
+        dns = Rebinding()
+        async with Fetcher(make_settings(allow_private_networks=False), resolver=dns) as fetcher:
+            assert fetcher.addresses_pinned
+            with pytest.raises(BlockedAddress, match=r"127\.0\.0\.1"):
+                await fetcher.fetch(http_source(f"http://rebind.test:{port}/feed"), SourceState())
+        assert dns.calls == 2
+        assert server.requests == []
+
+
+async def test_connection_goes_to_the_checked_address(make_settings) -> None:
+    async def local_dns(host: str, port: int) -> list[str]:
+        return ["127.0.0.1"] if host == "feeds.test" else []
+
+    with serve() as server:
+        server.routes["/feed"] = Reply(body=rss(2))
+        port = server.server.server_address[1]
+        async with Fetcher(
+            make_settings(allow_private_networks=False), resolver=local_dns
+        ) as fetcher:
+            source = http_source(f"http://feeds.test:{port}/feed", allow_private=True)
+            result = await fetcher.fetch(source, SourceState())
+        assert result.status == 200
+        assert server.requests[0].headers["host"] == f"feeds.test:{port}"
