@@ -212,6 +212,8 @@ class Fetcher:
 
     async def fetch(self, source: Source, state: SourceState) -> FetchResult:
         """Poll one source once; raises FetchError (or a subclass) when it cannot."""
+        if self._client is None:
+            raise RuntimeError("Fetcher is used outside `async with Fetcher(settings)`")
         started = time.monotonic()
         try:
             result = await self._fetch_kind(source, state)
@@ -265,7 +267,7 @@ class Fetcher:
         raise FetchError(f"more than {self._settings.max_redirects} redirects from {source.url}")
 
     async def _get(self, url: str, headers: dict[str, str], source: Source) -> _Answer:
-        assert self._client is not None, "use `async with Fetcher(settings)`"
+        assert self._client is not None  # checked in fetch()
         target = httpx.URL(url)
         if target.scheme not in ("http", "https") or not target.host:
             raise FetchError(f"refusing to fetch {url!r}: only http(s) URLs with a host")

@@ -13,7 +13,6 @@ import codecs
 import io
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -143,15 +142,14 @@ def xml_root_name(text: str) -> str:
     return root.group(1).rsplit(":", 1)[-1].lower() if root else ""
 
 
+_JUNK = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffd]")  # controls, undecodable bytes
+
+
 def _refuse_binary(text: str, url: str) -> None:
     sample = text[:65536]
-    junk = sum(1 for ch in sample if ch == "\ufffd" or _is_control(ch))
+    junk = len(_JUNK.findall(sample))
     if "\x00" in sample or junk > MAX_JUNK_RATIO * len(sample):
         raise ParseError(f"{url} is binary data, not a feed or a text story")
-
-
-def _is_control(ch: str) -> bool:
-    return ch not in "\t\n\r\f\v" and unicodedata.category(ch) == "Cc"
 
 
 def _feed_link_hint(html: str) -> str:
