@@ -91,10 +91,12 @@ class PollOutcome:
         return cls(result=result, new_items=new_items, ttl_s=ttl_s or result.ttl_s)
 
     @classmethod
-    def failure(cls, error: BaseException) -> PollOutcome:
+    def failure(cls, error: BaseException, result: FetchResult | None = None) -> PollOutcome:
+        """A failed poll. Pass the fetch result when fetching worked but parsing did not:
+        spool files that were read then count as processed and are not read again."""
         retry_after_s = getattr(error, "retry_after_s", None)
         message = f"{type(error).__name__}: {error}"
-        return cls(error=message, retry_after_s=retry_after_s)
+        return cls(result=result, error=message, retry_after_s=retry_after_s)
 
 
 def next_state(
@@ -106,7 +108,7 @@ def next_state(
     rng: random.Random,
 ) -> SourceState:
     """The state after one poll, with `next_due_at` set."""
-    if outcome.result is None:
+    if outcome.error is not None or outcome.result is None:
         return _after_error(state, outcome, now, source, settings, rng)
     return _after_success(state, outcome, outcome.result, now, source, settings, rng)
 
@@ -155,8 +157,15 @@ def _after_error(
     error_count = state.error_count + 1
     delay_s = backoff_s(error_count, state.interval_s or source.interval_s, settings, rng)
     delay_s = max(delay_s, _hint_floor_s((outcome.retry_after_s,), settings))
+    seen, horizon_ns = (
+        _merge_spool(state, outcome.result)
+        if outcome.result is not None
+        else (state.spool_seen, state.spool_horizon_ns)
+    )
     return replace(
         state,
+        spool_seen=seen,
+        spool_horizon_ns=horizon_ns,
         last_error_at=now,
         last_error=outcome.error,
         failing_since=state.failing_since or now,

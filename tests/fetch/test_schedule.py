@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from ingest.errors import FetchError, HttpStatusError
+from ingest.errors import FetchError, HttpStatusError, ParseError
 from ingest.models import Document, FetchResult, Source
 from ingest.schedule import (
     PollOutcome,
@@ -240,3 +240,17 @@ def test_state_json_round_trip(etag, when, errors, interval, seen) -> None:
 
 def test_state_json_ignores_unknown_keys() -> None:
     assert SourceState.from_json({"etag": "x", "from_the_future": 1}) == SourceState(etag="x")
+
+
+def test_spool_files_that_failed_to_parse_count_as_processed(make_settings) -> None:
+    spool = Source(url="file:///spool", name="s", kind="spool", interval_s=60)
+    doc = Document(
+        url="file:///spool/junk.bin",
+        body=b"\0",
+        headers=(("content-length", "1"), ("x-file-mtime-ns", "9")),
+    )
+    fetched = FetchResult(source=spool, documents=(doc,))
+    failure = PollOutcome.failure(ParseError("binary data"), fetched)
+    after = next_state(SourceState(), failure, NOW, spool, make_settings(), MidRandom())
+    assert after.error_count == 1 and after.last_error == "ParseError: binary data"
+    assert after.spool_seen == (("junk.bin", 1, 9),)
