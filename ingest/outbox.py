@@ -7,6 +7,7 @@ an alert that was published but not yet removed from the outbox is not doubled b
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -52,17 +53,29 @@ class Outbox:
         return True
 
     def pending(self) -> Iterator[Pending]:
-        """Alerts waiting, oldest first; unreadable files are reported and set aside."""
-        if not self.folder.is_dir():
-            return
-        files = sorted(self.folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
-        for path in files:
+        """Alerts waiting, oldest first; unreadable files are reported and set aside.
+
+        Safe when another process drains the same folder: a file that vanishes is skipped.
+        """
+        for path in self._files_oldest_first():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 yield Pending(path, data["story_id"], data["alert"])
+            except FileNotFoundError:
+                continue
             except (OSError, ValueError, KeyError) as exc:
                 log.error("outbox file %s is unreadable (%s); moved aside", path, exc)
-                path.rename(path.with_suffix(".broken"))
+                with contextlib.suppress(OSError):
+                    path.rename(path.with_suffix(".broken"))
+
+    def _files_oldest_first(self) -> list[Path]:
+        stamped: list[tuple[int, Path]] = []
+        if not self.folder.is_dir():
+            return []
+        for path in self.folder.glob("*.json"):
+            with contextlib.suppress(FileNotFoundError):
+                stamped.append((path.stat().st_mtime_ns, path))
+        return [path for _, path in sorted(stamped)]
 
     def done(self, item: Pending) -> None:
         item.path.unlink(missing_ok=True)

@@ -121,7 +121,7 @@ class Pipeline:
 
     async def state_of(self, source: Source) -> SourceState:
         try:
-            state = await self.feed_states.get(source.key)
+            state = await self.store.guard(self.feed_states.get(source.key))
         except StoreError as exc:
             log.warning("source state unavailable (%s); using the last known", exc)
             return self._states.get(source.key, SourceState())
@@ -150,7 +150,7 @@ class Pipeline:
 
     async def _filter_new(self, source: Source, keys: list[str]) -> set[str]:
         try:
-            return set(await self.feed_states.filter_new(source.key, keys))
+            return set(await self.store.guard(self.feed_states.filter_new(source.key, keys)))
         except StoreError:
             return set(keys)  # Redis away: redo; claims stop doubles once it is back
 
@@ -175,9 +175,10 @@ class Pipeline:
                 self.metrics.errors.labels(kind=poll.outcome.error.split(":", 1)[0]).inc()
                 log.warning("source %s failed: %s", poll.source.name, poll.outcome.error)
             try:
-                await self.feed_states.put(poll.source.key, state)
+                await self.store.guard(self.feed_states.put(poll.source.key, state))
                 if poll.entries:
-                    await self.feed_states.mark_seen(poll.source.key, [k for k, _ in poll.entries])
+                    keys = [k for k, _ in poll.entries]
+                    await self.store.guard(self.feed_states.mark_seen(poll.source.key, keys))
             except StoreError as exc:
                 log.warning("could not save the state of %s: %s", poll.source.name, exc)
 
@@ -224,7 +225,7 @@ class Pipeline:
         latest: dict[str, Story] = {}
         for article in articles:
             try:
-                story = await self.stories.assign(article)
+                story = await self.store.guard(self.stories.assign(article))
             except StoreError:
                 story = Story(article.id, (article.source,), True)
             by_article[article.id] = story

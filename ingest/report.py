@@ -48,7 +48,8 @@ async def feeds_report(settings: Settings) -> str:
         now = utcnow()
         rows = [["SOURCE", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "ITEMS SEEN"]]
         for source in listing.sources:
-            rows.append(format_row(source.name, await states.get(source.key), now, settings))
+            state = await store.guard(states.get(source.key))
+            rows.append(format_row(source.name, state, now, settings))
     finally:
         await store.close()
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]

@@ -92,9 +92,10 @@ class Store:
 
     async def ping(self) -> None:
         """Raise StoreError with an actionable message when Redis cannot be reached."""
-        await self._call(self.client.ping())
+        await self.guard(self.client.ping())
 
-    async def _call(self, awaitable: Any) -> Any:
+    async def guard(self, awaitable: Any) -> Any:
+        """Await a Redis call; its failures become StoreError with an actionable message."""
         try:
             return await awaitable
         except REDIS_ERRORS as exc:
@@ -111,7 +112,7 @@ class Store:
         if not article_ids:
             return set()
         keys = [f"{self.prefix}article:{a}" for a in article_ids]
-        exists = await self._call(self.client.mget(keys))
+        exists = await self.guard(self.client.mget(keys))
         return {a for a, v in zip(article_ids, exists, strict=True) if v is None}
 
     async def mark_articles_seen(self, article_ids: Iterable[str]) -> None:
@@ -119,7 +120,7 @@ class Store:
         async with self.client.pipeline(transaction=False) as pipe:
             for article_id in article_ids:
                 pipe.set(f"{self.prefix}article:{article_id}", "1", ex=ttl_s)
-            await self._call(pipe.execute())
+            await self.guard(pipe.execute())
 
     async def remember_articles(self, articles: list[Article]) -> None:
         """Keep recent articles (bounded) so a new rule can be tried on them."""
@@ -135,12 +136,12 @@ class Store:
                     maxlen=self.settings.recent_articles_max,
                     approximate=True,
                 )
-            await self._call(pipe.execute())
+            await self.guard(pipe.execute())
 
     async def recent_articles(self, since_s: float) -> list[Article]:
         """Articles remembered in the last `since_s` seconds, oldest first."""
         start_ms = int((time.time() - since_s) * 1000)
-        entries = await self._call(self.client.xrange(f"{self.prefix}recent", min=f"{start_ms}-0"))
+        entries = await self.guard(self.client.xrange(f"{self.prefix}recent", min=f"{start_ms}-0"))
         return [Article.from_record(json.loads(fields["article"])) for _, fields in entries]
 
     # -- alerts -----------------------------------------------------------------------------
@@ -160,7 +161,7 @@ class Store:
     async def publish_payload(
         self, rule_id: str, channel: str, alert_id: str, story_id: str, payload: str
     ) -> str | None:
-        result = await self._call(
+        result = await self.guard(
             self._publish_once(
                 keys=[self.claim_key(rule_id, story_id), channel],
                 args=[
@@ -181,20 +182,20 @@ class Store:
 
     async def acquire_lease(self, source_key: str, worker_id: str) -> bool:
         ttl_ms = self.settings.lease_ttl_s * 1000
-        took = await self._call(
+        took = await self.guard(
             self.client.set(self._lease_key(source_key), worker_id, nx=True, px=ttl_ms)
         )
         return bool(took)
 
     async def renew_lease(self, source_key: str, worker_id: str) -> bool:
         ttl_ms = self.settings.lease_ttl_s * 1000
-        kept = await self._call(
+        kept = await self.guard(
             self._renew(keys=[self._lease_key(source_key)], args=[worker_id, ttl_ms])
         )
         return bool(kept)
 
     async def release_lease(self, source_key: str, worker_id: str) -> None:
-        await self._call(self._release(keys=[self._lease_key(source_key)], args=[worker_id]))
+        await self.guard(self._release(keys=[self._lease_key(source_key)], args=[worker_id]))
 
     # -- consumer groups --------------------------------------------------------------------
 

@@ -86,7 +86,7 @@ async def replay(store: Store, options: SubscribeOptions, emit: Emit, budget: _B
     start = since_to_stream_id(options.since) if options.since else "-"
     entries: list[tuple[str, dict[str, str]]] = []
     for key in await stream_keys(store, options):
-        entries.extend(await store._call(store.client.xrange(key, min=start)))
+        entries.extend(await store.guard(store.client.xrange(key, min=start)))
     entries.sort(key=lambda entry: tuple(int(part) for part in entry[0].split("-")))
     printed: set[str] = set()
     for _, fields in entries:
@@ -107,15 +107,15 @@ async def subscribe(store: Store, options: SubscribeOptions, emit: Emit) -> int:
     pubsub = store.client.pubsub(ignore_subscribe_messages=True)
     try:
         if options.pattern:
-            await store._call(pubsub.psubscribe(*options.channels))
+            await store.guard(pubsub.psubscribe(*options.channels))
         else:
-            await store._call(pubsub.subscribe(*options.channels))
+            await store.guard(pubsub.subscribe(*options.channels))
         seen: set[str] = set()
         if options.replay or options.since:
             seen = await replay(store, options, emit, budget)
             printed = len(seen)
         while not budget.done:
-            message = await store._call(
+            message = await store.guard(
                 pubsub.get_message(ignore_subscribe_messages=True, timeout=budget.wait_s())
             )
             if message is None or message.get("type") not in {"message", "pmessage"}:
@@ -176,7 +176,7 @@ async def consume_group(store: Store, options: SubscribeOptions, emit: Emit) -> 
     while not budget.done and keys:
         cursor = "0" if pending_first else ">"
         block_ms = max(1, int(budget.wait_s() * 1000))
-        batches = await store._call(
+        batches = await store.guard(
             store.client.xreadgroup(
                 group,
                 options.consumer,
@@ -191,7 +191,7 @@ async def consume_group(store: Store, options: SubscribeOptions, emit: Emit) -> 
                 if budget.done:
                     return printed
                 emit(fields["alert"])
-                await store._call(store.client.xack(key, group, entry_id))
+                await store.guard(store.client.xack(key, group, entry_id))
                 printed += 1
                 budget.spend()
         if pending_first and got == 0:

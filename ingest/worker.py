@@ -104,12 +104,14 @@ class Worker:
         store = Store.from_settings(self.settings)
         scheduler = AsyncIOScheduler(timezone="UTC")
         try:
+            self._install_signals()  # before anything that waits: PID 1 in a container
             await self._wait_for_redis(store)
+            if self.stopping.is_set():
+                return
             book = self.load_rules()
             self.sources.refresh()
             if self.settings.metrics_port:
                 self.metrics.serve(self.settings.metrics_port)
-            self._install_signals()
             async with Fetcher(self.settings) as fetcher:
                 pipeline = Pipeline(
                     self.settings, store, fetcher, lambda: book.matcher, self.metrics
@@ -151,7 +153,8 @@ class Worker:
                 return
             except StoreError as exc:
                 log.error("%s Retrying in %.0f s.", exc, delay_s)
-                await asyncio.sleep(delay_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), delay_s)
                 delay_s = min(delay_s * 2, 30.0)
 
     # -- loop -------------------------------------------------------------------------------

@@ -1,0 +1,141 @@
+"""Store semantics on the real Redis: publish once, leases, recent articles, replay, groups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from ingest.models import Alert, Article, Dateline, EntityHit, Match, SourceRef
+from ingest.settings import Settings
+from ingest.store import Store
+from ingest.subscribe import SubscribeOptions, since_to_stream_id, subscribe
+
+pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(30)]
+
+
+def make_article(n: int) -> Article:
+    return Article(
+        id=f"article-{n}",
+        url=f"https://wire.example/{n}",
+        title=f"Story {n}",
+        body=f"Body of story {n} about a ceasefire.",
+        published=datetime(2025, 3, 17, tzinfo=UTC),
+        source=SourceRef("Wire", "https://wire.example/feed"),
+        dateline=Dateline("WASHINGTON", "March 17", "Alliance News"),
+        summary="Body",
+        language="en",
+        fingerprint=f"fp{n}",
+        simhash=n,
+    )
+
+
+def make_alert(n: int, channel: str) -> Alert:
+    match = Match("r1", channel, ("ceasefire",), (EntityHit("PERSON", "A B", ("B",)),), "s")
+    return Alert(f"alert-{n}", match, make_article(n), datetime(2026, 1, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+async def store(make_settings) -> AsyncIterator[Store]:  # type: ignore[no-untyped-def]
+    settings: Settings = make_settings()
+    opened = Store.from_settings(settings)
+    await opened.ping()
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def channel(key_prefix: str) -> str:
+    return f"{key_prefix}alerts:{uuid.uuid4().hex[:6]}"
+
+
+async def test_publish_once_per_story(store: Store, channel: str) -> None:
+    first = await store.publish_alert(make_alert(1, channel), "story-1")
+    again = await store.publish_alert(make_alert(1, channel), "story-1")
+    other = await store.publish_alert(make_alert(2, channel), "story-2")
+    assert first and other and again is None
+    entries = await store.client.xrange(channel)
+    assert [json.loads(f["alert"])["alert_id"] for _, f in entries] == ["alert-1", "alert-2"]
+
+
+async def test_concurrent_publishers_claim_once(store: Store, channel: str) -> None:
+    results = await asyncio.gather(
+        *(store.publish_alert(make_alert(7, channel), "story-7") for _ in range(20))
+    )
+    assert sum(1 for r in results if r) == 1
+    assert await store.client.xlen(channel) == 1
+
+
+async def test_leases_are_exclusive_and_owned(store: Store) -> None:
+    assert await store.acquire_lease("src", "w1")
+    assert not await store.acquire_lease("src", "w2")
+    assert not await store.renew_lease("src", "w2")
+    await store.release_lease("src", "w2")  # not the owner: no effect
+    assert not await store.acquire_lease("src", "w2")
+    assert await store.renew_lease("src", "w1")
+    await store.release_lease("src", "w1")
+    assert await store.acquire_lease("src", "w2")
+
+
+async def test_seen_and_recent_articles(store: Store) -> None:
+    articles = [make_article(n) for n in range(3)]
+    assert await store.unseen_articles([a.id for a in articles]) == {a.id for a in articles}
+    await store.mark_articles_seen(a.id for a in articles[:2])
+    assert await store.unseen_articles([a.id for a in articles]) == {"article-2"}
+    await store.remember_articles(articles)
+    recent = await store.recent_articles(since_s=60)
+    assert recent == articles
+
+
+async def test_replay_then_live_has_no_gap_and_no_double(store: Store, channel: str) -> None:
+    for n in range(3):
+        await store.publish_alert(make_alert(n, channel), f"s{n}")
+    lines: list[str] = []
+    options = SubscribeOptions(channels=(channel,), replay=True, count=5, timeout_s=10)
+    task = asyncio.create_task(subscribe(store, options, lines.append))
+    while len(lines) < 3:
+        await asyncio.sleep(0.02)
+    for n in range(3, 5):
+        await store.publish_alert(make_alert(n, channel), f"s{n}")
+    assert await task == 5
+    assert [json.loads(x)["alert_id"] for x in lines] == [f"alert-{n}" for n in range(5)]
+
+
+async def test_pattern_replay_finds_streams(store: Store, key_prefix: str) -> None:
+    await store.publish_alert(make_alert(1, f"{key_prefix}alerts:a"), "s1")
+    await store.publish_alert(make_alert(2, f"{key_prefix}alerts:b"), "s2")
+    lines: list[str] = []
+    options = SubscribeOptions((f"{key_prefix}alerts:*",), pattern=True, replay=True, timeout_s=0.5)
+    await subscribe(store, options, lines.append)
+    assert sorted(json.loads(x)["alert_id"] for x in lines) == ["alert-1", "alert-2"]
+
+
+async def test_consumer_group_redelivers_unacknowledged(store: Store, channel: str) -> None:
+    for n in range(4):
+        await store.publish_alert(make_alert(n, channel), f"s{n}")
+    group = SubscribeOptions((channel,), group="g", replay=True, count=2, timeout_s=5)
+    first: list[str] = []
+    assert await subscribe(store, group, first.append) == 2
+    rest: list[str] = []
+    more = SubscribeOptions((channel,), group="g", timeout_s=0.5)
+    await subscribe(store, more, rest.append)
+    ids = [json.loads(x)["alert_id"] for x in first + rest]
+    assert ids == [f"alert-{n}" for n in range(4)]
+    pending = await store.client.xpending(channel, "g")
+    assert pending["pending"] == 0
+
+
+@pytest.mark.parametrize(
+    ("since", "expected"),
+    [
+        ("1700000000000-3", "1700000000000-3"),
+        ("1700000000", "1700000000000-0"),
+        ("2023-11-14T22:13:20Z", "1700000000000-0"),
+    ],
+)
+def test_since_to_stream_id(since: str, expected: str) -> None:
+    assert since_to_stream_id(since) == expected
