@@ -230,7 +230,9 @@ def _evaluate(compiled: _Compiled, text: str, hits: TextHits, ner: NerResult | N
     terms = tuple(dict.fromkeys([*(t for t, i in compiled.required if i in found), *any_found]))
     entity_hits = tuple(h for r in entity_results.values() for h in r.hits)
     mention_spans = [s for r in entity_results.values() for s in r.spans]
-    term_spans = [h for t, i in (*compiled.required, *compiled.any) if t in terms for h in found[i]]
+    term_spans = [
+        h for t, i in (*compiled.required, *compiled.any) if t in terms for h in hits.of(i)
+    ]
     snippet = _snippet(text, spans, sorted(term_spans, key=lambda h: h.start), mention_spans)
     notes = tuple(n for r in entity_results.values() for n in r.notes)
     return Explanation(rule.id, rule.channel, not missing, terms, entity_hits, snippet,
@@ -259,8 +261,8 @@ def _entities(cond: _Condition, text: str, hits: TextHits, ner: NerResult | None
 def _name_mentions(
     name: _Name, label: str, text: str, hits: TextHits, entities: tuple[Entity, ...]
 ) -> tuple[tuple[str, ...], list[Hit], list[str]]:
-    strong = [h for i in name.strong for h in hits.by_term.get(i, ())]
-    weak = [h for i in name.weak for h in hits.by_term.get(i, ())
+    strong = [h for i in name.strong for h in hits.of(i)]
+    weak = [h for i in name.weak for h in hits.of(i)
             if not any(s.start <= h.start and h.end <= s.end for s in strong)]  # fmt: skip
     counted, notes = list(strong), []
     for hit in weak:
@@ -318,9 +320,7 @@ def _near_missing(
     missing = []
     for near in compiled.rule.near:
         sides = [
-            list(entity_results[x].spans)
-            if x in entity_results
-            else list(hits.by_term.get(ids[x], ()))
+            list(entity_results[x].spans) if x in entity_results else list(hits.of(ids[x]))
             for x in (near.a, near.b)
         ]
         if not any(_close(a, b, near.within, spans) for a in sides[0] for b in sides[1]):

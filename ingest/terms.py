@@ -1,12 +1,14 @@
 """Term matching: folding with an offset map, term variants, and the presearch index.
 
 Text is folded (casefold, accents stripped, curly quotes and dashes made plain) and cut into
-words (Unicode \\w, plus the marks of scripts that write vowels as marks). The words are joined
-with single spaces into one string, and every term variant is a key ` w1 w2 ` in ONE
-Aho-Corasick automaton: the spaces around a key make every hit a whole-word hit, so `nato`
-never fires inside `senator`, and one pass over the text finds every rule's terms at once.
-Compounds written apart (`cease fire`, `cease-fire`) are found by a second pass over adjacent
-word pairs joined together, which keeps the key count at a few per term.
+words (Unicode \\w, plus the marks of scripts that write vowels as marks). Matching works on
+whole words, so `nato` never fires inside `senator`, in any script.
+
+The index holds every rule's terms at once (Lucene Monitor style presearch): one-word terms,
+the most common, in a dict probed with the text's set of words (hashing: the cost follows the
+text and the hits, not the number of rules); a one-word term written in two (`cease fire`,
+`cease-fire`) through adjacent words joined; phrases in ONE Aho-Corasick automaton over the
+words joined by single spaces, each key ` w1 w2 ` spaced so that every hit is whole words.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from itertools import product
+from itertools import accumulate, product
 from typing import Literal
 
 import ahocorasick
@@ -87,6 +89,11 @@ def _word_re() -> re.Pattern[str]:
     return re.compile("[\\w" + re.escape("".join(marks)) + "]+")
 
 
+@cache
+def _split_re() -> re.Pattern[str]:
+    return re.compile(f"({_word_re().pattern})")
+
+
 def words(text: str) -> list[str]:
     """The folded words of a term or name."""
     return _word_re().findall(fold(text).text)
@@ -102,25 +109,78 @@ class Hit:
     last_word: int
 
 
-@dataclass(frozen=True, slots=True)
-class TextHits:
-    """Every term found in one text, and where each word of the text starts."""
+# term id -> [(first word, last word), or a one-word key whose occurrences are not yet listed]
+Places = dict[int, list[tuple[int, int] | str]]
 
-    by_term: dict[int, tuple[Hit, ...]]
-    word_starts: tuple[int, ...]  # original start of each word, to place entity mentions
+
+class TextHits:
+    """Which terms occur in one text; their positions are worked out only when asked for."""
+
+    def __init__(self, places: Places, text_words: _Words) -> None:
+        self.by_term = places  # term id -> word places; membership is all presearch needs
+        self._words = text_words
+        self._hits: dict[int, tuple[Hit, ...]] = {}
+        self._word_starts: list[int] | None = None
+
+    def of(self, term_id: int) -> tuple[Hit, ...]:
+        """Where a term occurs, in text order (empty if it does not)."""
+        if term_id not in self._hits:
+            places: set[tuple[int, int]] = set()
+            for place in self.by_term.get(term_id, ()):
+                if isinstance(place, str):
+                    places.update((i, i) for i in _indices(self._words.tokens, place))
+                else:
+                    places.add(place)
+            hits = [Hit(*self._words.original(a, b), a, b) for a, b in places]
+            self._hits[term_id] = tuple(sorted(hits, key=lambda h: (h.start, h.end)))
+        return self._hits[term_id]
 
     def word_at(self, char_index: int) -> int:
         """Index of the word at or before an original character position."""
-        return max(0, bisect_right(self.word_starts, char_index) - 1)
+        if self._word_starts is None:
+            self._word_starts = self._words.word_starts()
+        return max(0, bisect_right(self._word_starts, char_index) - 1)
+
+
+class _Words:
+    """The words of a folded text and what separates them; positions only when needed."""
+
+    def __init__(self, folded: Folded) -> None:
+        self.folded = folded
+        # With a group, split gives [separator, word, separator, word, ..., separator].
+        self.parts: list[str] = _split_re().split(folded.text)
+        self.tokens = self.parts[1::2]
+        self._offsets: list[int] | None = None
+
+    def _start(self, part: int) -> int:
+        if self._offsets is None:
+            self._offsets = list(accumulate(map(len, self.parts), initial=0))
+        return self._offsets[part]
+
+    def original(self, first: int, last: int) -> tuple[int, int]:
+        return self.folded.to_original(self._start(2 * first + 1), self._start(2 * last + 2))
+
+    def joinable(self, i: int) -> bool:
+        """May words i and i+1 be read as one (`cease-fire`, `cease fire`)?"""
+        between = self.parts[2 * i + 2]
+        if between == "-":
+            return True
+        a, b = self.tokens[i], self.tokens[i + 1]
+        long_enough = min(len(a), len(b)) >= _MIN_SPLIT_PART
+        return between == " " and long_enough and a.isalpha() and b.isalpha()
+
+    def word_starts(self) -> list[int]:
+        return [self.original(i, i)[0] for i in range(len(self.tokens))]
 
 
 def _plural_forms(word: str) -> list[str]:
     if not (word.isascii() and word.isalpha() and len(word) > 1):
         return [word]
-    forms = [word, word + "s", word + "es"]
+    if word.endswith(("s", "x", "z", "ch", "sh", "o")):
+        return [word, word + "es", word + "s"]  # taxes, buses, vetoes; but also memos
     if word.endswith("y") and word[-2] not in "aeiou":
-        forms.append(word[:-1] + "ies")
-    return forms
+        return [word, word[:-1] + "ies"]  # parties (a bare `partys` is not English)
+    return [word, word + "s"]
 
 
 def word_variants(parts: Sequence[str]) -> set[tuple[str, ...]]:
@@ -166,21 +226,37 @@ def variants(text: str, kind: TermKind) -> set[tuple[str, ...]]:
 
 
 class TermIndex:
-    """One automaton over every term; `search` returns the hits of all terms in one pass."""
+    """Every rule's terms in one index; `search` finds all of them in one pass over a text.
+
+    One-word keys (most terms) live in a dict and are found by intersecting it with the text's
+    set of words: hashing, so the cost follows the words and the hits, not the number of keys.
+    A one-word term written as two words (`cease fire`) is found by looking up each pair of
+    adjacent words joined together, the same way. Phrases go into one Aho-Corasick automaton
+    over the text's words joined by single spaces.
+    """
 
     def __init__(self, terms: Iterable[tuple[str, TermKind]]) -> None:
         self._ids: dict[tuple[str, TermKind], int] = {}
-        keys: dict[str, set[int]] = {}
+        keys: dict[tuple[str, ...], set[int]] = {}
+        compounds: set[str] = set()
         for text, kind in terms:
             term_id = self._ids.setdefault((text, kind), len(self._ids))
             for variant in variants(text, kind):
-                keys.setdefault(" " + " ".join(variant) + " ", set()).add(term_id)
+                keys.setdefault(variant, set()).add(term_id)
+                if kind == "word" and len(variant) == 1:
+                    compounds.add(variant[0])
+        self._single = {k[0]: tuple(sorted(v)) for k, v in keys.items() if len(k) == 1}
+        self._compounds = {k: v for k, v in self._single.items() if k in compounds}
+        # Set intersection probes with the words' cached hashes: the fastest lookup CPython has.
+        self._single_keys = frozenset(self._single)
+        self._compound_keys = frozenset(self._compounds)
         self._automaton = ahocorasick.Automaton()
         for key, ids in keys.items():
-            self._automaton.add_word(key, (key.count(" ") - 1, tuple(sorted(ids))))
-        if keys:
+            if len(key) > 1:
+                self._automaton.add_word(" " + " ".join(key) + " ", (len(key), tuple(sorted(ids))))
+        self._phrases = len(self._automaton) > 0
+        if self._phrases:
             self._automaton.make_automaton()
-        self._empty = not keys
 
     def id_of(self, text: str, kind: TermKind = "word") -> int:
         return self._ids[(text, kind)]
@@ -189,65 +265,44 @@ class TermIndex:
         return len(self._ids)
 
     def search(self, text: str) -> TextHits:
-        folded = fold(text)
-        spans = [m.span() for m in _word_re().finditer(folded.text)]
-        originals = [folded.to_original(s, e) for s, e in spans]
-        found: dict[int, list[Hit]] = {}
-        if not self._empty and spans:
-            tokens = [folded.text[s:e] for s, e in spans]
-            self._scan(tokens, originals, found)
-            self._scan_pairs(folded.text, spans, tokens, originals, found)
-        hits = {k: tuple(sorted(set(v), key=lambda h: (h.start, h.end))) for k, v in found.items()}
-        return TextHits(hits, tuple(s for s, _ in originals))
+        """Every term of the index found in the text, by term id."""
+        found: Places = {}
+        text_words = _Words(fold(text))
+        tokens = text_words.tokens
+        for key in self._single_keys.intersection(tokens):
+            _add(found, self._single[key], key)  # where it occurs is worked out when asked
+        # Adjacent words joined, to find `ceasefire` written `cease fire` or `cease-fire`.
+        joined = self._compound_keys.intersection(map(str.__add__, tokens, tokens[1:]))
+        pairs = list(map(str.__add__, tokens, tokens[1:])) if joined else []
+        for key in joined:
+            for index in _indices(pairs, key):
+                if text_words.joinable(index):
+                    _add(found, self._compounds[key], (index, index + 1))
+        if self._phrases and tokens:
+            self._scan(" " + " ".join(tokens) + " ", found)
+        return TextHits(found, text_words)
 
-    def _scan(
-        self, tokens: list[str], originals: list[tuple[int, int]], found: dict[int, list[Hit]]
-    ) -> None:
-        encoded = " " + " ".join(tokens) + " "
-        starts = _token_starts(tokens)
+    def _scan(self, encoded: str, found: Places) -> None:
         for end, (count, ids) in self._automaton.iter(encoded):
-            last = bisect_right(starts, end - 1) - 1
-            first = last - count + 1
-            hit = Hit(originals[first][0], originals[last][1], first, last)
-            for term_id in ids:
-                found.setdefault(term_id, []).append(hit)
-
-    def _scan_pairs(
-        self,
-        folded: str,
-        spans: list[tuple[int, int]],
-        tokens: list[str],
-        originals: list[tuple[int, int]],
-        found: dict[int, list[Hit]],
-    ) -> None:
-        pairs = [i for i in range(len(tokens) - 1) if _joinable(folded, spans, tokens, i)]
-        if not pairs:
-            return
-        joined = [tokens[i] + tokens[i + 1] for i in pairs]
-        starts = _token_starts(joined)
-        for end, (count, ids) in self._automaton.iter(" " + " ".join(joined) + " "):
-            if count != 1:
-                continue  # a phrase key would straddle two unrelated pairs
-            first = pairs[bisect_right(starts, end - 1) - 1]
-            hit = Hit(originals[first][0], originals[first + 1][1], first, first + 1)
-            for term_id in ids:
-                found.setdefault(term_id, []).append(hit)
+            last = encoded.count(" ", 0, end) - 1  # spaces before the key's end: its last word
+            _add(found, ids, (last - count + 1, last))
 
 
-def _token_starts(tokens: list[str]) -> list[int]:
-    starts, position = [], 1
-    for token in tokens:
-        starts.append(position)
-        position += len(token) + 1
-    return starts
+def _add(found: Places, ids: tuple[int, ...], place: tuple[int, int] | str) -> None:
+    for term_id in ids:
+        found.setdefault(term_id, []).append(place)
 
 
-def _joinable(folded: str, spans: list[tuple[int, int]], tokens: list[str], i: int) -> bool:
-    between = folded[spans[i][1] : spans[i + 1][0]]
-    if between == "-":
-        return True
-    short = min(len(tokens[i]), len(tokens[i + 1])) < _MIN_SPLIT_PART
-    return between == " " and not short and tokens[i].isalpha() and tokens[i + 1].isalpha()
+def _indices(items: list[str], item: str) -> list[int]:
+    """Every position of item in items (list.index runs in C)."""
+    found: list[int] = []
+    index = -1
+    while True:
+        try:
+            index = items.index(item, index + 1)
+        except ValueError:
+            return found
+        found.append(index)
 
 
 _SENTENCE_END_RE = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n")

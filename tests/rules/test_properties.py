@@ -27,7 +27,7 @@ def test_term_between_spaces_is_always_found(term: str, prefix: str, suffix: str
     assume(words(term))
     text = f"{prefix} {term} {suffix}"
     index = TermIndex([(term, "word")])
-    hits = index.search(text).by_term.get(index.id_of(term), ())
+    hits = index.search(text).of(index.id_of(term))
     inside = len(prefix) + 1, len(prefix) + 1 + len(term)
     assert any(inside[0] <= h.start and h.end <= inside[1] for h in hits)
 
