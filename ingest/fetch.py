@@ -9,8 +9,7 @@ a total time bound for slow-drip bodies, a size cap counted on decoded bytes (gz
 and an SSRF guard that resolves every host (also after each redirect) and refuses
 non-public addresses unless allowed.
 
-Local documents carry their file metadata as headers: `content-length` and `x-file-mtime-ns`
-(the spool bookkeeping in `schedule` reads them).
+Local sources (file, spool) are read by `ingest.localsource` in a worker thread.
 """
 
 from __future__ import annotations
@@ -19,27 +18,21 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import mimetypes
-import os
-import re
 import socket
 import time
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, replace
-from email.utils import parsedate_to_datetime
-from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote, urlsplit
-from urllib.request import url2pathname
 
 import httpcore
 import httpx
 
 from ingest.errors import BlockedAddress, FetchError, HttpStatusError, TooLarge, WirewatchError
-from ingest.models import Document, FetchResult, Source, utcnow
+from ingest.httpparts import Inflater, parse_max_age_s, parse_retry_after_s
+from ingest.localsource import read_file_source, read_spool
+from ingest.models import Document, FetchResult, Source
 from ingest.schedule import SourceState
 from ingest.settings import Settings
 
@@ -49,12 +42,9 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, application/feed+json, "
     "application/xml;q=0.9, text/xml;q=0.9, text/plain;q=0.8, */*;q=0.5"
 )
-ACCEPT_ENCODING = "gzip, deflate"  # only what `_Inflater` decodes under the size cap
+ACCEPT_ENCODING = "gzip, deflate"  # only what `Inflater` decodes under the size cap
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
-SPOOL_SETTLE_S = 1.0  # a spool file modified more recently than this may still be written
-SPOOL_MAX_FILES_PER_POLL = 500  # the rest wait for the next poll
-SPOOL_SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".swp", "~")
 
 Resolver = Callable[[str, int], Awaitable[list[str]]]
 
@@ -306,60 +296,10 @@ class Fetcher:
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise TooLarge(f"body of {declared} bytes is over the {cap}-byte cap")
-        inflater = _Inflater(response.headers.get("content-encoding", ""), cap)
+        inflater = Inflater(response.headers.get("content-encoding", ""), cap)
         chunks = [inflater.feed(raw) async for raw in response.aiter_raw()]
         chunks.append(inflater.flush())
         return b"".join(chunks)
-
-
-class _Inflater:
-    """Decodes gzip/deflate bodies in bounded steps, so a bomb stops at the cap."""
-
-    def __init__(self, content_encoding: str, cap_bytes: int) -> None:
-        coding = content_encoding.strip().lower()
-        if coding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-            raise FetchError(f"unsupported Content-Encoding {content_encoding!r}")
-        self._coding = coding
-        self._cap = cap_bytes
-        self._total = 0
-        self._raw_deflate = False
-        self._z = self._new_decompressor() if coding not in ("", "identity") else None
-
-    def _new_decompressor(self) -> zlib._Decompress:
-        wbits = 16 + zlib.MAX_WBITS if "gzip" in self._coding else zlib.MAX_WBITS
-        return zlib.decompressobj(wbits)
-
-    def feed(self, data: bytes) -> bytes:
-        if self._z is None:
-            return self._count(data)
-        try:
-            return self._inflate(data)
-        except zlib.error as exc:
-            if self._coding != "deflate" or self._total or self._raw_deflate:
-                raise FetchError(f"corrupt {self._coding} body: {exc}") from exc
-        # Some servers send raw deflate (no zlib header) under "deflate": retry once that way.
-        self._raw_deflate = True
-        self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-        return self.feed(data)
-
-    def _inflate(self, data: bytes) -> bytes:
-        assert self._z is not None
-        out: list[bytes] = []
-        while data:
-            out.append(self._count(self._z.decompress(data, self._cap - self._total + 1)))
-            data = self._z.unconsumed_tail
-            if self._z.eof and self._z.unused_data:  # a second gzip member
-                data, self._z = self._z.unused_data, self._new_decompressor()
-        return b"".join(out)
-
-    def flush(self) -> bytes:
-        return self._count(self._z.flush()) if self._z is not None else b""
-
-    def _count(self, data: bytes) -> bytes:
-        self._total += len(data)
-        if self._total > self._cap:
-            raise TooLarge(f"body is over the {self._cap}-byte cap (after decompression)")
-        return data
 
 
 def _conditional_headers(state: SourceState) -> dict[str, str]:
@@ -420,108 +360,3 @@ def _document(answer: _Answer) -> Document:
 
 def _with_elapsed(result: FetchResult, elapsed_s: float) -> FetchResult:
     return replace(result, elapsed_s=elapsed_s)
-
-
-def parse_retry_after_s(value: str | None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP date; None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        return None
-    return max((moment - utcnow()).total_seconds(), 0.0)
-
-
-_MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
-
-
-def parse_max_age_s(value: str | None) -> float | None:
-    if not value or "no-store" in value.lower():
-        return None
-    match = _MAX_AGE.search(value)
-    return float(match.group(1)) if match else None
-
-
-# ---- local sources (run in a worker thread) -------------------------------------------
-
-
-def local_path(url: str) -> Path:
-    """The path of a file:// URI or a plain local path."""
-    if url.startswith("file:"):
-        return Path(url2pathname(unquote(urlsplit(url).path)))
-    return Path(url)
-
-
-def file_signature(stat: os.stat_result) -> str:
-    return f"{stat.st_mtime_ns}-{stat.st_size}"
-
-
-def read_file_source(source: Source, state: SourceState, settings: Settings) -> FetchResult:
-    """A local feed file; not_modified when its mtime and size are unchanged."""
-    path = local_path(source.url)
-    stat = path.stat()
-    signature = file_signature(stat)
-    if state.etag == signature:
-        return FetchResult(source=source, documents=(), not_modified=True, etag=signature)
-    document = _file_document(path, stat, settings.max_body_bytes)
-    return FetchResult(source=source, documents=(document,), etag=signature)
-
-
-def _file_document(path: Path, stat: os.stat_result, cap_bytes: int) -> Document:
-    if stat.st_size > cap_bytes:
-        raise TooLarge(f"{path} is {stat.st_size} bytes, over the {cap_bytes}-byte cap")
-    with path.open("rb") as handle:
-        body = handle.read(cap_bytes + 1)
-    if len(body) > cap_bytes:
-        raise TooLarge(f"{path} grew over the {cap_bytes}-byte cap while being read")
-    headers = (("content-length", str(len(body))), ("x-file-mtime-ns", str(stat.st_mtime_ns)))
-    content_type = mimetypes.guess_type(path.name)[0] or ""
-    return Document(url=path.as_uri(), body=body, content_type=content_type, headers=headers)
-
-
-def spool_name(path: Path) -> str:
-    """The name a spool file is tracked by: the last segment of its file:// URI."""
-    return path.as_uri().rsplit("/", 1)[-1]
-
-
-def read_spool(source: Source, state: SourceState, settings: Settings, now_s: float) -> FetchResult:
-    """Every settled file in the folder not ingested yet, oldest first, one Document each."""
-    documents = []
-    for path, stat in pending_spool_files(local_path(source.url), state, now_s):
-        try:
-            documents.append(_file_document(path, stat, settings.max_body_bytes))
-        except TooLarge as exc:
-            log.warning("spool %s: skipped: %s", source.url, exc)
-        except FileNotFoundError:  # taken away between listing and reading
-            continue
-        if len(documents) >= SPOOL_MAX_FILES_PER_POLL:
-            break
-    return FetchResult(source=source, documents=tuple(documents), not_modified=not documents)
-
-
-def pending_spool_files(
-    folder: Path, state: SourceState, now_s: float
-) -> list[tuple[Path, os.stat_result]]:
-    seen = {(name, size, mtime) for name, size, mtime in state.spool_seen}
-    settle_ns = int((now_s - SPOOL_SETTLE_S) * 1e9)
-    pending = []
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.name.startswith(".") or entry.name.endswith(SPOOL_SKIP_SUFFIXES):
-                continue
-            if not entry.is_file():
-                continue
-            stat = entry.stat()
-            path = Path(entry.path)
-            if stat.st_mtime_ns <= state.spool_horizon_ns or stat.st_mtime_ns > settle_ns:
-                continue
-            if (spool_name(path), stat.st_size, stat.st_mtime_ns) not in seen:
-                pending.append((path, stat))
-    pending.sort(key=lambda item: (item[1].st_mtime_ns, item[0].name))
-    return pending
