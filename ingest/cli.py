@@ -27,6 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the service (or one poll with --once)")
     run.add_argument("--once", action="store_true", help="poll every source once, publish, exit")
+    run.add_argument(
+        "--role",
+        choices=["all", "fetch", "match"],
+        default="all",
+        help="fetch: poll and hand articles to match workers; match: NLP and alerts only",
+    )
 
     sub = commands.add_parser("subscribe", help="print alerts as JSON lines")
     sub.add_argument("channels", nargs="+", metavar="CHANNEL")
@@ -84,7 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        return cmd_run(settings, once=args.once)
+        return cmd_run(settings, once=args.once, role=args.role)
     if args.command == "subscribe":
         return cmd_subscribe(settings, args)
     if args.command == "feeds":
@@ -94,12 +100,15 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     return cmd_rules_test(settings, args)
 
 
-def cmd_run(settings: Settings, once: bool) -> int:
+def cmd_run(settings: Settings, once: bool, role: str) -> int:
     from ingest.worker import Worker
 
     worker = Worker(settings)
+    if once and role != "all":
+        print("error: --once polls and matches in one process; leave out --role", file=sys.stderr)
+        return EXIT_USAGE
     if not once:
-        asyncio.run(worker.run_forever())
+        asyncio.run(worker.run_forever(role))  # type: ignore[arg-type]
         return EXIT_OK
     report = asyncio.run(worker.run_once())
     print(

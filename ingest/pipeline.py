@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from ingest.errors import FetchError, ParseError, StoreError
 from ingest.feedstate import FeedStateStore
 from ingest.fetch import Fetcher
+from ingest.handoff import ArticleQueue
 from ingest.match import Matcher
 from ingest.metrics import Metrics
 from ingest.models import Alert, Article, Document, RawEntry, Source, utcnow
@@ -101,12 +102,14 @@ class Pipeline:
         fetcher: Fetcher,
         matcher_of: MatcherSource,
         metrics: Metrics,
+        handoff: ArticleQueue | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.fetcher = fetcher
         self.matcher_of = matcher_of
         self.metrics = metrics
+        self.handoff = handoff  # set for --role fetch: matching happens in other processes
         self.feed_states = FeedStateStore(store.client, settings.key_prefix)
         self.stories = StoryRegistry(store.client, settings.key_prefix, settings.story_window_s)
         self.outbox = Outbox(settings.outbox_dir, settings.outbox_max_items)
@@ -185,7 +188,6 @@ class Pipeline:
     # -- articles ---------------------------------------------------------------------------
 
     async def process(self, polls: Sequence[SourcePoll], report: BatchReport) -> None:
-        started = {p.source.key: p.started_at for p in polls}
         articles = self.normalize_all(e for p in polls for _, e in p.entries)
         articles = await self._unseen(articles)
         report.articles = len(articles)
@@ -193,17 +195,29 @@ class Pipeline:
             return
         self.metrics.articles.inc(len(articles))
         stories = await self._assign_stories(articles)
-        alerts = await self.match(articles, stories)
-        for alert, story in alerts:
-            delivered = await self.publish(alert, story.story_id)
-            if delivered:
-                report.alerts.append(alert)
-                origin = started.get(alert.article.source.url)
-                if origin:
-                    self.metrics.latency.observe(time.monotonic() - origin)
-            else:
-                report.queued += 1
+        if self.handoff is not None:
+            await self.handoff.put([(a, stories[a.id]) for a in articles])
+        else:
+            started = {p.source.url: p.started_at for p in polls}
+            await self.match_and_publish(articles, stories, report, started)
         await self._remember(articles)
+
+    async def match_and_publish(
+        self,
+        articles: list[Article],
+        stories: dict[str, Story],
+        report: BatchReport,
+        started: dict[str, float] | None = None,
+    ) -> None:
+        """Match, then publish every alert (or keep it in the outbox)."""
+        for alert, story in await self.match(articles, stories):
+            if not await self.publish(alert, story.story_id):
+                report.queued += 1
+                continue
+            report.alerts.append(alert)
+            origin = (started or {}).get(alert.article.source.url)
+            if origin:
+                self.metrics.latency.observe(time.monotonic() - origin)
 
     @staticmethod
     def normalize_all(entries: Iterable[RawEntry]) -> list[Article]:

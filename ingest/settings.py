@@ -28,7 +28,9 @@ class Settings(BaseSettings):
     min_interval_s: float = Field(default=60.0, gt=0)  # adaptive scheduling never polls faster
     max_interval_s: float = Field(default=6 * 3600.0, gt=0)  # ... nor slower than this
     max_backoff_s: float = Field(default=6 * 3600.0, gt=0)
-    stale_after_s: float = Field(default=2 * 86400.0, gt=0)  # a source silent/failing this long is reported
+    stale_after_s: float = Field(
+        default=2 * 86400.0, gt=0
+    )  # a source silent/failing this long is reported
     http_connect_timeout_s: float = Field(default=10.0, gt=0)
     http_read_timeout_s: float = Field(default=20.0, gt=0)
     http_total_timeout_s: float = Field(default=60.0, gt=0)  # caps a slow-drip body
@@ -46,11 +48,17 @@ class Settings(BaseSettings):
     # Redis layout and retention.
     key_prefix: str = "wirewatch:"
     stream_maxlen: int = Field(default=10_000, ge=1)  # per alert channel, approximate trim
-    alert_claim_ttl_s: int = Field(default=90 * 86400, gt=0)  # (rule, article/story) never alerts twice
+    alert_claim_ttl_s: int = Field(
+        default=90 * 86400, gt=0
+    )  # (rule, article/story) never alerts twice
     seen_ttl_s: int = Field(default=30 * 86400, gt=0)  # entries already handled
-    story_window_s: int = Field(default=3 * 86400, gt=0)  # syndicated copies within this window are one
+    story_window_s: int = Field(
+        default=3 * 86400, gt=0
+    )  # syndicated copies within this window are one
     recent_articles_max: int = Field(default=5_000, ge=0)  # kept for `rules test --since`
     lease_ttl_s: int = Field(default=120, gt=0)  # a dead worker's sources are taken over after this
+    handoff_claim_idle_s: float = Field(default=60.0, gt=0)  # a dead matcher's articles, likewise
+    handoff_maxlen: int = Field(default=100_000, ge=1)  # articles waiting for --role match
 
     # Service lifecycle and operations.
     shutdown_grace_s: float = Field(default=20.0, ge=0)

@@ -17,11 +17,14 @@ import socket
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from ingest.errors import StoreError
 from ingest.fetch import Fetcher
+from ingest.handoff import ArticleQueue
+from ingest.match import Matcher
 from ingest.metrics import Metrics
 from ingest.models import Source, utcnow
 from ingest.nlp import load_nlp
@@ -35,6 +38,13 @@ from ingest.store import Store, describe_url
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+Role = Literal["all", "fetch", "match"]
+
+
+def _matcher(book: RuleBook | None) -> Matcher:
+    if book is None:
+        raise RuntimeError("a --role fetch worker does not match articles")
+    return book.matcher
 
 
 @dataclass
@@ -99,8 +109,8 @@ class Worker:
         finally:
             await store.close()
 
-    async def run_forever(self) -> None:
-        """The service loop, until a signal."""
+    async def run_forever(self, role: Role = "all") -> None:
+        """The service loop, until a signal. `role` splits fetching from matching."""
         store = Store.from_settings(self.settings)
         scheduler = AsyncIOScheduler(timezone="UTC")
         try:
@@ -108,42 +118,82 @@ class Worker:
             await self._wait_for_redis(store)
             if self.stopping.is_set():
                 return
-            book = self.load_rules()
-            self.sources.refresh()
+            book = self.load_rules() if role != "fetch" else None
             if self.settings.metrics_port:
                 self.metrics.serve(self.settings.metrics_port)
+            handoff = None
+            if role != "all":
+                idle_ms = int(self.settings.handoff_claim_idle_s * 1000)
+                handoff = ArticleQueue(store, self.settings.handoff_maxlen, idle_ms)
             async with Fetcher(self.settings) as fetcher:
                 pipeline = Pipeline(
-                    self.settings, store, fetcher, lambda: book.matcher, self.metrics
+                    self.settings,
+                    store,
+                    fetcher,
+                    lambda: _matcher(book),
+                    self.metrics,
+                    handoff=handoff if role == "fetch" else None,
                 )
-                watcher = asyncio.create_task(book.watch(self.stopping))
-                scheduler.add_job(
-                    self.tick,
-                    "interval",
-                    args=[pipeline, store],
-                    seconds=TICK_S,
-                    max_instances=1,
-                    coalesce=True,
-                    next_run_time=utcnow(),
-                    id="tick",
-                )
-                scheduler.start()
-                log.info(
-                    "wirewatch %s running: %d sources, Redis %s",
-                    self.worker_id,
-                    len(self.sources.sources),
-                    describe_url(self.settings.redis_url),
-                )
-                await self.stopping.wait()
-                scheduler.shutdown(wait=False)
-                await self._drain()
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
+                watcher = asyncio.create_task(book.watch(self.stopping)) if book else None
+                if role == "match" and handoff is not None:
+                    log.info("wirewatch %s running: matching from %s", self.worker_id, handoff.key)
+                    await self.consume(pipeline, handoff)
+                else:
+                    self.sources.refresh()
+                    self._start_ticks(scheduler, pipeline, store)
+                    log.info(
+                        "wirewatch %s running: %d sources, Redis %s",
+                        self.worker_id,
+                        len(self.sources.sources),
+                        describe_url(self.settings.redis_url),
+                    )
+                    await self.stopping.wait()
+                    scheduler.shutdown(wait=False)
+                    await self._drain()
+                if watcher:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             await store.close()
+
+    def _start_ticks(self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store) -> None:
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            args=[pipeline, store],
+            seconds=TICK_S,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=utcnow(),
+            id="tick",
+        )
+        scheduler.start()
+
+    async def consume(self, pipeline: Pipeline, queue: ArticleQueue) -> None:
+        """`--role match`: match articles handed off by fetch workers until stopped."""
+        batch = self.settings.ner_batch_size * 4
+        while not self.stopping.is_set():
+            self.metrics.heartbeat()
+            try:
+                await pipeline.deliver_outbox()
+                items = await queue.take(self.worker_id, batch, block_ms=1000)
+            except StoreError as exc:
+                log.warning("%s", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), 2.0)
+                continue
+            if not items:
+                continue
+            report = BatchReport(articles=len(items))
+            stories = {item.article.id: item.story for item in items}
+            await pipeline.match_and_publish([i.article for i in items], stories, report)
+            with contextlib.suppress(StoreError):  # unacknowledged: redone, claims stop doubles
+                await queue.ack([item.entry_id for item in items])
+            if report.alerts:
+                log.info("%d alerts from %d handed-off articles", len(report.alerts), len(items))
 
     async def _wait_for_redis(self, store: Store) -> None:
         delay_s = 1.0

@@ -169,10 +169,10 @@ class Workers:
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self) -> subprocess.Popen[bytes]:
+    def start(self, *args: str) -> subprocess.Popen[bytes]:
         with open(self.log_dir / f"worker-{len(self.processes)}.log", "wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "ingest", "run"],
+                [sys.executable, "-m", "ingest", "run", *args],
                 env=self.env,
                 stdout=log,
                 stderr=log,
@@ -220,6 +220,7 @@ def worker_env(
         WIREWATCH_LOG_FORMAT="text",
         WIREWATCH_LEASE_TTL_S="5",
         WIREWATCH_SHUTDOWN_GRACE_S="5",
+        WIREWATCH_HANDOFF_CLAIM_IDLE_S="3",
     )
     return env
 

@@ -148,3 +148,35 @@ def test_two_workers_split_100_sources(
     assert all(n == 1 for n in counts.values()), counts
     logs = workers.logs()
     assert logs.count("running:") == 2
+
+
+@pytest.mark.timeout(240)
+def test_fetch_and_match_roles_split_the_work(
+    tmp_path: Path, private_redis: PrivateRedis, workers: Workers
+) -> None:
+    channel = f"alerts:roles:{uuid.uuid4().hex[:6]}"
+    feeds, per_feed = 20, 10
+    total = feeds * per_feed
+    with serve() as server:
+        publish_feeds(
+            server, {f: list(range(f * per_feed, (f + 1) * per_feed)) for f in range(feeds)}
+        )
+        urls = [f"{server.base_url}/feed/{i}.xml" for i in range(feeds)]
+        workers.env = worker_env(tmp_path, private_redis.url, urls, channel)
+        workers.start("--role", "fetch")
+        matcher = workers.start("--role", "match")
+        wait_for_first_entry(private_redis, channel, 120)
+        matcher.send_signal(signal.SIGKILL)  # its unacknowledged articles go to the next one
+        matcher.wait(timeout=10)
+        workers.start("--role", "match")
+        wait_for(
+            lambda: len(alert_counts(private_redis, channel)) == total,
+            120,
+            "every alert through the hand-off",
+            workers,
+        )
+        time.sleep(2)
+        counts = alert_counts(private_redis, channel)
+    assert set(counts) == expected_urls(range(total))
+    assert all(n == 1 for n in counts.values()), counts
+    assert "matching from" in workers.logs()
