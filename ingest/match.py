@@ -45,6 +45,7 @@ class _Name:
     name: str
     strong: tuple[int, ...]  # full name and multi-word aliases: enough on their own
     weak: tuple[int, ...]  # surname and one-word aliases: need support in the text
+    first: str = ""  # folded first word of a person's name: `Hunter Biden` is not `Joe Biden`
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +94,7 @@ def _compile_name(label: str, spec: NameSpec, index: TermIndex) -> _Name:
         spec.name,
         tuple(index.id_of(s, "name") for s in strong),
         tuple(index.id_of(w, "name") for w in weak),
+        parts[0] if label == "PERSON" and len(parts) > 1 else "",
     )
 
 
@@ -172,7 +174,8 @@ class Matcher:
         tagged = self._tag(texts, [any(c.conditions for c in cands) for cands in candidates])
         results = []
         for text, hits, cands, ner in zip(texts, all_hits, candidates, tagged, strict=True):
-            checks = [_evaluate(c, text, hits, ner) for c in cands]
+            spans = sentences(text) if cands else []
+            checks = [_evaluate(c, text, hits, ner, spans) for c in cands]
             results.append([x.to_match() for x in checks if x.matched])
         return results
 
@@ -186,7 +189,7 @@ class Matcher:
             raise KeyError(f"no rule with id '{rule_id}'")
         text = article.text
         ner = self._tag([text], [bool(compiled.conditions)])[0]
-        return _evaluate(compiled, text, self.index.search(text), ner)
+        return _evaluate(compiled, text, self.index.search(text), ner, sentences(text))
 
     def _tag(self, texts: list[str], wanted: list[bool]) -> list[NerResult | None]:
         if self.ner is None or not self.ner.has_model or not any(wanted):
@@ -216,7 +219,13 @@ class _EntityResult:
     notes: tuple[str, ...]
 
 
-def _evaluate(compiled: _Compiled, text: str, hits: TextHits, ner: NerResult | None) -> Explanation:
+def _evaluate(
+    compiled: _Compiled,
+    text: str,
+    hits: TextHits,
+    ner: NerResult | None,
+    spans: list[tuple[int, int]],
+) -> Explanation:
     rule, found = compiled.rule, hits.by_term
     missing = [f"term '{t}' not found" for t, i in compiled.required if i not in found]
     any_found = [t for t, i in compiled.any if i in found]
@@ -225,7 +234,6 @@ def _evaluate(compiled: _Compiled, text: str, hits: TextHits, ner: NerResult | N
     missing += [f"excluded: term '{t}' found (none)" for t, i in compiled.none if i in found]
     entity_results = {c.label: _entities(c, text, hits, ner) for c in compiled.conditions}
     missing += [_no_entity(label, ner) for label, r in entity_results.items() if not r.hits]
-    spans = sentences(text)
     missing += _near_missing(compiled, hits, entity_results, spans)
     terms = tuple(dict.fromkeys([*(t for t, i in compiled.required if i in found), *any_found]))
     entity_hits = tuple(h for r in entity_results.values() for h in r.hits)
@@ -266,7 +274,7 @@ def _name_mentions(
             if not any(s.start <= h.start and h.end <= s.end for s in strong)]  # fmt: skip
     counted, notes = list(strong), []
     for hit in weak:
-        reason = _weak_rejection(hit, label, text, bool(strong), entities)
+        reason = _weak_rejection(hit, label, name.first, text, bool(strong), entities)
         if reason:
             notes.append(f"'{text[hit.start : hit.end]}' as {label} {name.name}: {reason}")
         else:
@@ -277,7 +285,12 @@ def _name_mentions(
 
 
 def _weak_rejection(
-    hit: Hit, label: str, text: str, full_name_seen: bool, entities: tuple[Entity, ...]
+    hit: Hit,
+    label: str,
+    first: str,
+    text: str,
+    full_name_seen: bool,
+    entities: tuple[Entity, ...],
 ) -> str:
     """Why a surname or alias mention does not count as the person (empty: it counts)."""
     if text[hit.start].islower():
@@ -286,6 +299,9 @@ def _weak_rejection(
         wider = start <= hit.start and hit.end <= end and end - start > hit.end - hit.start
         if wider and e_label != label:
             return f"part of '{e_text}' ({e_label})"
+        # `Donald J. Trump` is Donald Trump; `Hunter Biden` is not Joe Biden.
+        if wider and first and words(e_text)[:1] != [first]:
+            return f"part of another name, '{e_text}'"
     if full_name_seen:
         return ""
     if any(e[1] == label and e[2] < hit.end and hit.start < e[3] for e in entities):

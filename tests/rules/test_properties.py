@@ -64,3 +64,18 @@ def test_matching_never_raises(terms: list[str], body: str, title: str) -> None:
     for match in matches:
         assert len(match.snippet) <= 310
     assert matcher.explain(article(body, title), "r").rule_id == "r"
+
+
+LETTERS = st.sampled_from(["abcdefghijklmnopqrstuvwxyz", "абвгдежзиклмнопрстуфхцчшщыэюя"])
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=300, deadline=None)
+@given(data=st.data(), alphabet=LETTERS)
+def test_term_inside_a_longer_word_never_matches(data: st.DataObject, alphabet: str) -> None:
+    def letters(low: int, high: int) -> str:
+        return data.draw(st.text(alphabet=alphabet, min_size=low, max_size=high))
+
+    term, left, right = letters(3, 8), letters(1, 4), letters(0, 4)
+    index = TermIndex([(term, "word")])
+    assert index.search(f"The {left}{term}{right} case.").of(index.id_of(term)) == ()
