@@ -25,6 +25,9 @@ SUCCESS_JITTER = 0.05  # +-5 % so sources added together drift apart
 SPOOL_SEEN_MAX = 5_000  # spool file signatures kept; older ones fold into the horizon
 
 SpoolSeen = tuple[tuple[str, int, int], ...]  # (file name, size bytes, mtime ns)
+_MOMENTS = frozenset(
+    {"last_success_at", "last_error_at", "failing_since", "next_due_at", "last_new_item_at"}
+)  # the datetime fields, stored as ISO 8601 text
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,7 @@ class SourceState:
         for name, value in data.items():
             if name not in known:
                 continue
-            if name.endswith("_at") and isinstance(value, str):
+            if name in _MOMENTS and isinstance(value, str):
                 value = datetime.fromisoformat(value)
             elif name == "spool_seen":
                 value = tuple((str(n), int(s), int(m)) for n, s, m in value)

@@ -1,0 +1,121 @@
+"""The CLI as a user types it: rules check, rules test (words and --json), feeds, --since."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from ingest.cli import main
+from tests.conftest import ROOT, TEST_REDIS_URL
+from tests.service.feedserver import rss, serve, story_item
+
+SEED = ROOT / "seeds" / "000_820d276074f311ca.txt"
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_prefix: str) -> Path:
+    for name in ("REDIS_URL", "KEY_PREFIX", "RULES_DIR", "OUTBOX_DIR", "FEEDS_FILE"):
+        monkeypatch.delenv(f"WIREWATCH_{name}", raising=False)
+    monkeypatch.setenv("WIREWATCH_REDIS_URL", TEST_REDIS_URL)
+    monkeypatch.setenv("WIREWATCH_KEY_PREFIX", key_prefix)
+    monkeypatch.setenv("WIREWATCH_RULES_DIR", str(ROOT / "rules"))
+    monkeypatch.setenv("WIREWATCH_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("WIREWATCH_FEEDS_FILE", str(tmp_path / "feeds.yaml"))
+    monkeypatch.setenv("WIREWATCH_ALLOW_PRIVATE_NETWORKS", "true")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_rules_check_reports_path_line_and_exits_1(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = env / "rules"
+    shutil.copytree(ROOT / "rules", rules)
+    assert main(["rules", "check", str(rules)]) == 0
+    (rules / "broken.yaml").write_text(
+        "rules:\n  - id: fine\n    channel: alerts:x\n    all: [a]\n"
+        "  - id: bad\n    channel: alerts:x\n    entities:\n      PERSN: [Someone]\n",
+        encoding="utf-8",
+    )
+    capsys.readouterr()
+    assert main(["rules", "check", str(rules)]) == 1
+    out = capsys.readouterr().out
+    assert re.search(rf"^{re.escape(str(rules / 'broken.yaml'))}:8: rule 'bad': .*PERSN", out, re.M)
+
+
+def test_rules_test_explains_the_seed_in_words(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rules", "test", str(SEED)]) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "ceasefire-leader" in x)
+    for words in ("alerts:ceasefire", "'ceasefire'", "Donald Trump", "Vladimir Putin"):
+        assert words in line
+
+
+def test_rules_test_json_lines_follow_the_contract(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["rules", "test", "--json", str(SEED), str(ROOT / "seeds" / "sample-feed.xml")]) == 0
+    )
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(records) == 1 + 6
+    seed = records[0]
+    assert seed["article"]["source"]["url"] == SEED.resolve().as_uri()
+    assert seed["article"]["dateline"] == {
+        "place": "WASHINGTON",
+        "date": "March 17",
+        "agency": "Alliance News",
+    }
+    ceasefire = next(m for m in seed["matches"] if m["rule_id"] == "ceasefire-leader")
+    assert set(ceasefire) == {"rule_id", "channel", "matched", "snippet"}
+    assert ceasefire["matched"]["terms"] == ["ceasefire"]
+    feed_urls = {r["article"]["source"]["url"] for r in records[1:]}
+    assert feed_urls == {(ROOT / "seeds" / "sample-feed.xml").resolve().as_uri()}
+
+
+def test_rules_test_near_miss_for_one_rule(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    quake = ROOT / "seeds" / "003_afp_greece_earthquake.txt"
+    assert main(["rules", "test", "--rule", "ceasefire-leader", str(quake)]) == 0
+    out = capsys.readouterr().out
+    assert "ceasefire-leader" in out and "ceasefire" in out.split("ceasefire-leader", 1)[1]
+
+
+def test_rules_test_on_unreadable_path_is_an_error(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rules", "test", str(env / "missing.txt")]) == 1
+    assert "missing.txt" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("real_redis_cleanup")
+def test_run_once_then_feeds_and_rules_test_since(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    item = story_item(SEED, "https://wire.example/s", "s", "Seed", "2025-03-17T09:00:00+00:00")
+    with serve() as server:
+        server.pages["/w.xml"] = rss([item])
+        (env / "feeds.yaml").write_text(
+            f"feeds:\n  - url: {server.base_url}/w.xml\n    name: Local wire\n"
+            "  - url: http://127.0.0.1:9/nothing.xml\n    name: Dead source\n",
+            encoding="utf-8",
+        )
+        assert main(["run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["feeds"]) == 0
+    table = capsys.readouterr().out
+    local = next(x for x in table.splitlines() if x.startswith("Local wire"))
+    dead = next(x for x in table.splitlines() if x.startswith("Dead source"))
+    assert local.split()[-1] == "1"  # items seen
+    assert "Error" in dead or "error" in dead
+    assert main(["rules", "test", "--since", "1h", "--json"]) == 0
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["article"]["url"] for r in records] == ["https://wire.example/s"]
+    assert any(m["rule_id"] == "ceasefire-leader" for m in records[0]["matches"])
