@@ -26,7 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ingest.dateline import parse_dateline  # noqa: E402
-from ingest.dedup import HASH_BITS, NEAR_DUPLICATE_BITS, hamming, simhash  # noqa: E402
+from ingest.dedup import (  # noqa: E402
+    CHECK_BITS,
+    HASH_BITS,
+    NEAR_DUPLICATE_BITS,
+    hamming,
+    simhash,
+    simhash_pair,
+)
 
 STORIES = ROOT / "tests" / "normalize" / "cases" / "stories"
 SEEDS = ROOT / "seeds"
@@ -92,9 +99,16 @@ STRESS: dict[str, Callable[[str], str]] = {"all edits at once": all_edits}
 WINDOW_STORIES = 10_000
 
 
-def fixture_pairs() -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+Hasher = Callable[[str], int]
+
+
+def check_hash(text: str) -> int:
+    return simhash_pair(text)[1]
+
+
+def fixture_pairs(hasher: Hasher) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
     expected = yaml.safe_load((STORIES / "expected.yaml").read_text(encoding="utf-8"))
-    hashes = {p.name: simhash(story_body(p)) for p in STORIES.glob("*.txt")}
+    hashes = {p.name: hasher(story_body(p)) for p in STORIES.glob("*.txt")}
     copies = [
         (f"{a} ~ {b}", hamming(hashes[a], hashes[b]))
         for group in expected["copies"].values()
@@ -108,16 +122,16 @@ def seed_bodies() -> dict[str, str]:
     return {p.name: body_of(p.read_text(encoding="utf-8")) for p in sorted(SEEDS.glob("*.txt"))}
 
 
-def edited_pairs(edits: dict[str, Callable[[str], str]]) -> list[tuple[str, int]]:
+def edited_pairs(edits: dict[str, Callable[[str], str]], hasher: Hasher) -> list[tuple[str, int]]:
     return [
-        (f"{name} ~ {label}", hamming(simhash(text), simhash(edit(text))))
+        (f"{name} ~ {label}", hamming(hasher(text), hasher(edit(text))))
         for name, text in seed_bodies().items()
         for label, edit in edits.items()
     ]
 
 
-def seed_different_pairs() -> list[tuple[str, int]]:
-    hashes = {name: simhash(text) for name, text in seed_bodies().items()}
+def seed_different_pairs(hasher: Hasher) -> list[tuple[str, int]]:
+    hashes = {name: hasher(text) for name, text in seed_bodies().items()}
     return [(f"{a} / {b}", hamming(hashes[a], hashes[b])) for a, b in combinations(hashes, 2)]
 
 
@@ -132,11 +146,27 @@ def report(title: str, pairs: list[tuple[str, int]]) -> None:
         print(f"  {bits:3d}  {label}")
 
 
+def check_hash_report() -> int:
+    """Distances on the second (check) SimHash; returns the worst copy."""
+    fixture_copies, fixture_different = fixture_pairs(check_hash)
+    copies = fixture_copies + edited_pairs(EDITS, check_hash)
+    different = fixture_different + seed_different_pairs(check_hash)
+    worst = max(bits for _label, bits in copies)
+    closest = min(bits for _label, bits in different)
+    print(f"\ncheck hash: worst copy {worst} bits; closest different stories {closest} bits")
+    both = random_pair_probability(NEAR_DUPLICATE_BITS) * random_pair_probability(CHECK_BITS)
+    print(f"CHECK_BITS = {CHECK_BITS}: unrelated texts pass both with p = {both:.1e} per pair,")
+    print(
+        f"  so {both * WINDOW_STORIES:.1e} false merges per article with {WINDOW_STORIES} stories"
+    )
+    return worst
+
+
 def main() -> None:
-    fixture_copies, fixture_different = fixture_pairs()
-    copies = fixture_copies + edited_pairs(EDITS)
-    stress = edited_pairs(STRESS)
-    different = fixture_different + seed_different_pairs()
+    fixture_copies, fixture_different = fixture_pairs(simhash)
+    copies = fixture_copies + edited_pairs(EDITS, simhash)
+    stress = edited_pairs(STRESS, simhash)
+    different = fixture_different + seed_different_pairs(simhash)
     report("syndicated copies (must be near)", copies)
     report("compound edits (reported only)", stress)
     report("different stories (must be far)", different)
@@ -151,7 +181,8 @@ def main() -> None:
     print(
         f"  so {chance * WINDOW_STORIES:.1e} false merges per article with {WINDOW_STORIES} stories"
     )
-    if not worst_copy <= NEAR_DUPLICATE_BITS < closest_different:
+    worst_check = check_hash_report()
+    if not worst_copy <= NEAR_DUPLICATE_BITS < closest_different or worst_check > CHECK_BITS:
         print("the threshold does not separate the two sets")
         raise SystemExit(1)
 

@@ -27,6 +27,14 @@ SHINGLE_WORDS = 3
 # two unrelated hashes fall within 12 bits with p = 2.3e-7, about one false merge per 430
 # articles with 10,000 stories in the window (at 16 it would be one per 2.6 articles).
 NEAR_DUPLICATE_BITS = 12
+# The 12-bit test alone would merge unrelated stories now and then in a busy window (above), and
+# a false merge loses an alert. So a candidate must also be near on a second, independent
+# SimHash (same shingles, keyed feature hash): copies measured above move together on both
+# hashes (bench/dedup_threshold.py: copies at most 12 bits apart on it, different stories 26+),
+# while two unrelated texts pass both tests with p = 8.8e-12 per pair (9e-8 per article with
+# 10,000 stories in the window).
+CHECK_BITS = 16
+_CHECK_KEY = b"wirewatch-simhash-check"
 
 _WORD = re.compile(r"\w+")
 _MASK = (1 << HASH_BITS) - 1
@@ -40,15 +48,30 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
 
 
-def _feature_hash(shingle: str) -> int:
+def _feature_hash(shingle: str, key: bytes = b"") -> int:
     # blake2b, not hash(): the value must be the same in every process and on every machine.
-    digest = hashlib.blake2b(shingle.encode("utf-8"), digest_size=8).digest()
+    digest = hashlib.blake2b(shingle.encode("utf-8"), digest_size=8, key=key).digest()
     return int.from_bytes(digest, "big")
 
 
 def simhash(text: str) -> int:
     """64-bit SimHash of `text`; 0 for a text without words."""
-    hashes = [_feature_hash(s) for s in shingles(text)]
+    return _combine([_feature_hash(s) for s in shingles(text)])
+
+
+def simhash_pair(text: str) -> tuple[int, int]:
+    """The SimHash of `text` and its independent check hash (see CHECK_BITS), shingled once."""
+    found = shingles(text)
+    primary = _combine([_feature_hash(s) for s in found])
+    return primary, _combine([_feature_hash(s, _CHECK_KEY) for s in found])
+
+
+def is_near(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Two (simhash, check) pairs belong to copies of one story."""
+    return hamming(a[0], b[0]) <= NEAR_DUPLICATE_BITS and hamming(a[1], b[1]) <= CHECK_BITS
+
+
+def _combine(hashes: list[int]) -> int:
     if not hashes:
         return 0
     half = len(hashes) / 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from ingest.dateline import parse_dateline
-from ingest.dedup import simhash
+from ingest.dedup import simhash_pair
 from ingest.language import detect_language, language_code
 from ingest.models import Article, RawEntry, SourceRef
 from ingest.textnorm import (
@@ -31,6 +31,7 @@ def normalize(entry: RawEntry) -> Article:
     body = clean_text(body)
     url = canonical_url(entry.link or entry.source_url)
     folded = fold_for_dedup(f"{title}\n{body}")
+    near_hash, check_hash = simhash_pair(body)
     return Article(
         id=_article_id(entry, folded),
         url=url,
@@ -42,7 +43,8 @@ def normalize(entry: RawEntry) -> Article:
         summary=_summary(body, entry),
         language=language_code(entry.language) or detect_language(f"{title}\n{body}"),
         fingerprint=_digest(folded),
-        simhash=simhash(body),
+        simhash=near_hash,
+        simhash_check=check_hash,
         guid=entry.guid,
     )
 

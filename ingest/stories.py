@@ -1,13 +1,14 @@
 """Stories: syndicated copies of one wire story, across outlets, grouped under one story id.
 
 An article joins an existing story when its fingerprint was seen (an exact repeat) or when its
-SimHash is within NEAR_DUPLICATE_BITS of a copy seen within the window. Candidates are found by
+SimHash is within NEAR_DUPLICATE_BITS of a copy seen within the window, confirmed by its
+second SimHash within CHECK_BITS. Candidates are found by
 LSH band keys, so no scan is ever needed.
 
 Keys (all under `key_prefix + "story:"`, all expiring `window_s` after the last copy was seen):
 
     story:fp:<fingerprint>     -> story id
-    story:band:<band label>    -> hash {simhash hex: "<story id>|<expires at, unix s>"}
+    story:band:<band label>    -> hash {simhash hex: "<story id>|<expires at, unix s>|<check hex>"}
     story:src:<story id>       -> list of outlet JSON, first outlet first
 
 The whole decision (look up, pick the nearest copy, register this copy) runs as one Lua script,
@@ -25,13 +26,14 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ingest.dedup import NEAR_DUPLICATE_BITS, bands
+from ingest.dedup import CHECK_BITS, NEAR_DUPLICATE_BITS, bands
 from ingest.models import Article, SourceRef
 
 _ASSIGN = """
 local fp_key = KEYS[1]
 local story_prefix, new_id, simhash = ARGV[1], ARGV[2], ARGV[3]
 local source, window_s, max_bits = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
+local check, max_check_bits = ARGV[7], tonumber(ARGV[8])
 local now = tonumber(redis.call('TIME')[1])
 
 -- popcount of the xor of two 16-digit hex strings, a byte at a time
@@ -55,13 +57,18 @@ if not story_id then
     for j = 1, #entries, 2 do
       local other, value = entries[j], entries[j + 1]
       local sep = string.find(value, '|', 1, true)
-      local candidate, expires = string.sub(value, 1, sep - 1), tonumber(string.sub(value, sep + 1))
+      local sep2 = string.find(value, '|', sep + 1, true)
+      local candidate = string.sub(value, 1, sep - 1)
+      local expires = tonumber(string.sub(value, sep + 1, sep2 - 1))
+      local other_check = string.sub(value, sep2 + 1)
       if expires <= now then
         redis.call('HDEL', KEYS[i], other)
       else
         local bits = hamming(simhash, other)
         -- nearest copy wins; a tie goes to the smaller id so every worker agrees
-        if bits < best_bits or (bits == best_bits and story_id and candidate < story_id) then
+        local confirmed = hamming(check, other_check) <= max_check_bits
+        if confirmed and (bits < best_bits or
+                          (bits == best_bits and story_id and candidate < story_id)) then
           best_bits, story_id = bits, candidate
         end
       end
@@ -73,7 +80,7 @@ local is_new = 0
 if not story_id then
   story_id, is_new = new_id, 1
 end
-local entry = story_id .. '|' .. tostring(now + window_s)
+local entry = story_id .. '|' .. tostring(now + window_s) .. '|' .. check
 redis.call('SET', fp_key, story_id, 'EX', window_s)
 for i = 2, #KEYS do
   redis.call('HSET', KEYS[i], simhash, entry)
@@ -123,6 +130,8 @@ class StoryRegistry:
             source,
             self._window_s,
             NEAR_DUPLICATE_BITS,
+            f"{article.simhash_check:016x}",
+            CHECK_BITS,
         ]
         story_id, is_new, sources = await self._script(keys=keys, args=args)
         return Story(

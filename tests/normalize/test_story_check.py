@@ -1,0 +1,56 @@
+"""A near-duplicate candidate must be confirmed by the second SimHash (against the real Redis)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from ingest.dedup import CHECK_BITS, hamming, is_near, simhash, simhash_pair
+from ingest.stories import StoryRegistry
+from tests.conftest import TEST_REDIS_URL
+from tests.normalize.test_stories import WINDOW_S, article_from
+
+pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(15)]
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aioredis.Redis]:
+    connection = aioredis.Redis.from_url(TEST_REDIS_URL)
+    yield connection
+    await connection.aclose()
+
+
+async def test_same_simhash_but_far_check_hash_is_another_story(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    base = article_from("black_sea_reuters.txt", "Reuters")
+    impostor = dataclasses.replace(
+        article_from("black_sea_other_agency.txt", "Other Agency"),
+        simhash=base.simhash,  # as if the 64-bit hashes of two different stories collided
+    )
+    assert hamming(base.simhash_check, impostor.simhash_check) > CHECK_BITS
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    first = await registry.assign(base)
+    second = await registry.assign(impostor)
+    assert first.is_new and second.is_new and first.story_id != second.story_id
+
+
+async def test_real_copies_pass_both_hashes(client: aioredis.Redis, key_prefix: str) -> None:
+    reuters = article_from("black_sea_reuters.txt", "Reuters")
+    gazette = article_from("black_sea_gazette.txt", "Gazette")
+    assert is_near(
+        (reuters.simhash, reuters.simhash_check), (gazette.simhash, gazette.simhash_check)
+    )
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    first = await registry.assign(reuters)
+    second = await registry.assign(gazette)
+    assert second.story_id == first.story_id and not second.is_new
+
+
+def test_pair_is_the_simhash_and_an_independent_check() -> None:
+    text = "Russia and Ukraine agreed on Tuesday to stop attacks on energy sites"
+    primary, check = simhash_pair(text)
+    assert primary == simhash(text) and check not in (0, primary)
