@@ -55,6 +55,10 @@ class RuleBook:
         """Re-read the folder; broken files keep their last good version. Returns the errors."""
         ruleset = load_rules_dir(self.rules_dir, last_good=self._ruleset.files)
         errors = list(ruleset.errors)
+        if not self.rules_dir.is_dir():
+            # Most likely a checkout or a mount in progress: running with no rules would
+            # silently drop alerts, so the previous rules stay until the folder is back.
+            return self._report(errors)
         ner = self._ner_for(ruleset)
         unserved = model_problems(ruleset.rules, ner)
         if unserved:
@@ -64,6 +68,9 @@ class RuleBook:
                        for e in unserved]  # fmt: skip
         else:
             self._ruleset, self._matcher = ruleset, Matcher(ruleset, ner)
+        return self._report(errors)
+
+    def _report(self, errors: list[RuleError]) -> tuple[RuleError, ...]:
         self._errors = tuple(errors)
         for error in errors:
             log.error("%s", error)
@@ -83,16 +90,19 @@ class RuleBook:
 
         while not stop.is_set():
             if not self.rules_dir.is_dir():
+                # A removed folder cannot be watched: wait for it to come back, then re-read it.
                 await _wait(stop, _MISSING_DIR_POLL_S)
+                if self.rules_dir.is_dir():
+                    await asyncio.to_thread(self.reload)
                 continue
             async for changes in awatch(
                 self.rules_dir, debounce=self.debounce_ms, step=50, stop_event=stop,
-                recursive=False, yield_on_timeout=False,
+                recursive=False,
             ):  # fmt: skip
                 if any(path.endswith(RULE_SUFFIXES) for _, path in changes):
                     await asyncio.to_thread(self.reload)
-            if self.rules_dir.is_dir():
-                break  # awatch ended because `stop` was set
+                if not self.rules_dir.is_dir():
+                    break
 
 
 async def _wait(stop: asyncio.Event, timeout_s: float) -> None:

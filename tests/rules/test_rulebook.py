@@ -130,3 +130,19 @@ def test_ner_factory_is_called_only_when_a_rule_needs_entities(tmp_path: Path, n
     book.reload()
     assert calls == [1]
     assert _matched(book, "Talks with Angela Merkel resumed in Berlin.") == ["p"]
+
+
+@pytest.mark.timeout(20)
+async def test_removed_folder_keeps_rules_until_it_comes_back(
+    watched: RuleBook, tmp_path: Path
+) -> None:
+    for path in tmp_path.iterdir():
+        path.unlink()
+    tmp_path.rmdir()
+    await _within(lambda: bool(watched.errors))
+    assert [e.message for e in watched.errors] == ["rules folder not found"]
+    assert _matched(watched, "A ceasefire began.") == ["a"]
+    tmp_path.mkdir()
+    (tmp_path / "b.yaml").write_text(RULE.format(id="b", term="truce"), encoding="utf-8")
+    await _within(lambda: _matched(watched, "A truce began.") == ["b"])
+    assert watched.errors == ()
