@@ -17,6 +17,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from ingest.errors import FetchError, ParseError, StoreError
 from ingest.feedstate import FeedStateStore
@@ -36,6 +37,7 @@ from ingest.stories import Story, StoryRegistry
 log = logging.getLogger(__name__)
 
 MatcherSource = Callable[[], Matcher]  # the current matcher (rules reload underneath)
+Delivery = Literal["published", "repeat", "queued", "dropped"]  # dropped: the outbox was full
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,12 +199,13 @@ class Pipeline:
             return
         self.metrics.articles.inc(len(articles))
         stories = await self._assign_stories(articles)
+        unsettled: set[str] = set()
         if self.handoff is not None:
             await self.handoff.put([(a, stories[a.id]) for a in articles])
         else:
             started = {p.source.url: p.started_at for p in polls}
-            await self.match_and_publish(articles, stories, report, started)
-        await self._remember(articles)
+            unsettled = await self.match_and_publish(articles, stories, report, started)
+        await self._remember([a for a in articles if a.id not in unsettled])
 
     async def match_and_publish(
         self,
@@ -210,16 +213,22 @@ class Pipeline:
         stories: dict[str, Story],
         report: BatchReport,
         started: dict[str, float] | None = None,
-    ) -> None:
-        """Match, then publish every alert (or keep it in the outbox)."""
+    ) -> set[str]:
+        """Match, then publish every alert (or keep it in the outbox). Returns the ids of
+        articles with an alert that could be neither published nor kept: not done yet."""
+        unsettled: set[str] = set()
         for alert, story in await self.match(articles, stories):
-            if not await self.publish(alert, story.story_id):
+            outcome = await self.publish(alert, story.story_id)
+            if outcome == "queued":
                 report.queued += 1
-                continue
-            report.alerts.append(alert)
-            origin = (started or {}).get(alert.article.source.url)
-            if origin:
-                self.metrics.latency.observe(time.monotonic() - origin)
+            elif outcome == "dropped":
+                unsettled.add(alert.article.id)
+            elif outcome == "published":
+                report.alerts.append(alert)
+                origin = (started or {}).get(alert.article.source.url)
+                if origin:
+                    self.metrics.latency.observe(time.monotonic() - origin)
+        return unsettled
 
     @staticmethod
     def normalize_all(entries: Iterable[RawEntry]) -> list[Article]:
@@ -268,21 +277,22 @@ class Pipeline:
                 alerts.append((alert, story))
         return alerts
 
-    async def publish(self, alert: Alert, story_id: str) -> bool:
-        """Publish now, or keep in the outbox; True when it reached Redis (or was a repeat)."""
+    async def publish(self, alert: Alert, story_id: str) -> Delivery:
+        """Publish now, or keep in the outbox."""
         try:
             stream_id = await self.store.publish_alert(alert, story_id)
         except StoreError as exc:
             log.warning("Redis away (%s): alert %s kept in the outbox", exc, alert.alert_id)
-            self.outbox.put(alert.alert_id, story_id, alert.dumps())
+            kept = self.outbox.put(alert.alert_id, story_id, alert.dumps())
             self.metrics.outbox_depth.set(self.outbox.depth())
-            return False
-        if stream_id:
-            self.metrics.alerts.labels(rule_id=alert.match.rule_id).inc()
-            log.info(
-                "alert %s: %s on %r", alert.match.rule_id, alert.match.channel, alert.article.title
-            )
-        return True
+            return "queued" if kept else "dropped"
+        if not stream_id:
+            return "repeat"
+        self.metrics.alerts.labels(rule_id=alert.match.rule_id).inc()
+        log.info(
+            "alert %s: %s on %r", alert.match.rule_id, alert.match.channel, alert.article.title
+        )
+        return "published"
 
     async def deliver_outbox(self) -> int:
         """Publish what the outbox holds; stop at the first Redis failure."""

@@ -189,9 +189,12 @@ class Worker:
                 continue
             report = BatchReport(articles=len(items))
             stories = {item.article.id: item.story for item in items}
-            await pipeline.match_and_publish([i.article for i in items], stories, report)
+            unsettled = await pipeline.match_and_publish(
+                [i.article for i in items], stories, report
+            )
+            done = [item.entry_id for item in items if item.article.id not in unsettled]
             with contextlib.suppress(StoreError):  # unacknowledged: redone, claims stop doubles
-                await queue.ack([item.entry_id for item in items])
+                await queue.ack(done)
             if report.alerts:
                 log.info("%d alerts from %d handed-off articles", len(report.alerts), len(items))
 
