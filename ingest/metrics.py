@@ -1,24 +1,40 @@
-"""Prometheus metrics and the health endpoint. One `Metrics` per process, passed in."""
+"""Prometheus metrics and the health endpoint. One `Metrics` per process, passed in.
+
+The HTTP server answers `/metrics` (Prometheus text) and `/healthz`: 200 while the scheduler
+heartbeat is fresh, 503 when the loop has stalled (a liveness probe restarts the process).
+"""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make_wsgi_app
+
+HEALTHY_WITHIN_S = 60.0  # the heartbeat beats every second; a minute of silence is a stall
+
+StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
 @dataclass
 class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+    last_beat: float = 0.0  # time.time() of the last heartbeat; 0: none yet
 
     def __post_init__(self) -> None:
         r = self.registry
         self.polls = Counter("wirewatch_polls", "Source polls", ["outcome"], registry=r)
         self.errors = Counter("wirewatch_poll_errors", "Poll errors", ["kind"], registry=r)
+        self.not_modified = Counter(
+            "wirewatch_not_modified", "Polls answered 304 / unchanged files", registry=r
+        )
         self.articles = Counter("wirewatch_articles", "New articles processed", registry=r)
         self.candidates = Counter(
-            "wirewatch_candidates", "Articles some rule could match after presearch", registry=r
+            "wirewatch_candidates", "Articles with at least one matching rule", registry=r
         )
         self.ner_seconds = Counter("wirewatch_ner_seconds", "Time spent matching", registry=r)
         self.alerts = Counter("wirewatch_alerts", "Alerts published", ["rule_id"], registry=r)
@@ -30,11 +46,31 @@ class Metrics:
             registry=r,
         )
         self.last_tick = Gauge("wirewatch_last_tick_timestamp", "Scheduler heartbeat", registry=r)
-        self.redis_up = Gauge("wirewatch_redis_up", "1 when the last Redis call worked", registry=r)
 
     def heartbeat(self) -> None:
-        self.last_tick.set(time.time())
+        self.last_beat = time.time()
+        self.last_tick.set(self.last_beat)
 
-    def serve(self, port: int) -> None:
-        """Expose /metrics (and everything else) on `port`; the scrape doubles as a health check."""
-        start_http_server(port, registry=self.registry)
+    def healthy(self) -> bool:
+        return time.time() - self.last_beat < HEALTHY_WITHIN_S
+
+    def app(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """WSGI: /healthz, and Prometheus metrics on every other path."""
+        if environ.get("PATH_INFO") == "/healthz":
+            ok = self.healthy()
+            start_response(
+                "200 OK" if ok else "503 Service Unavailable", [("Content-Type", "text/plain")]
+            )
+            return [b"ok\n" if ok else b"stalled: no scheduler heartbeat\n"]
+        return make_wsgi_app(self.registry)(environ, start_response)
+
+    def serve(self, port: int, host: str = "0.0.0.0") -> WSGIServer:
+        """Serve /metrics and /healthz on `port` from a daemon thread."""
+        server = make_server(host, port, self.app, handler_class=_QuietHandler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return server
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass

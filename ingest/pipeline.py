@@ -178,6 +178,8 @@ class Pipeline:
             state = next_state(poll.state, poll.outcome, now, poll.source, self.settings, self.rng)
             self._states[poll.source.key] = state
             self.metrics.polls.labels(outcome="error" if poll.outcome.error else "ok").inc()
+            if poll.outcome.result is not None and poll.outcome.result.not_modified:
+                self.metrics.not_modified.inc()
             if poll.outcome.error:
                 self.metrics.errors.labels(kind=poll.outcome.error.split(":", 1)[0]).inc()
                 log.warning("source %s failed: %s", poll.source.name, poll.outcome.error)

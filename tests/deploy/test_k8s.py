@@ -122,12 +122,12 @@ def test_env_names_are_settings() -> None:
 
 
 @pytest.mark.timeout(10)
-def test_probes_hit_metrics_on_the_configured_port() -> None:
+def test_probes_hit_healthz_on_the_configured_port() -> None:
     port = int(plain_env()["WIREWATCH_METRICS_PORT"])
     assert port > 0
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         http = container()[probe]["httpGet"]
-        assert http["path"] == "/metrics", probe
+        assert http["path"] == "/healthz", probe
         assert container_port(http["port"]) == port, probe
 
 
