@@ -51,6 +51,11 @@ class Ner:
         self.batch_size = batch_size
         self.has_model = has_model
 
+    @property
+    def components(self) -> list[str]:
+        """The pipeline components that run (tok2vec, ner, sentencizer for a model)."""
+        return list(self._nlp.pipe_names)
+
     def analyze(self, texts: Sequence[str]) -> list[NerResult]:
         """Entities and sentences for each text, in order."""
         docs = self._nlp.pipe(texts, batch_size=self.batch_size)

@@ -1,0 +1,53 @@
+"""The NER wrapper: model resolution, only the needed components, offsets into the text."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.errors import ModelError
+from ingest.nlp import OFFICIAL_MODEL, REGISTRY_MODEL, Ner, load_nlp, resolve_model_name
+
+TEXTS = [
+    "Vladimir Putin met Donald Trump in Helsinki. They spoke for two hours.",
+    "",
+    "“Zelenskiy said Kyiv would accept,” an aide told Reuters on Monday.",
+]
+
+
+def test_auto_resolves_to_an_installed_small_english_model() -> None:
+    assert resolve_model_name("auto") in (OFFICIAL_MODEL, REGISTRY_MODEL)
+    assert resolve_model_name("en_core_web_md") == "en_core_web_md"
+
+
+@pytest.mark.timeout(30)
+def test_only_the_components_ner_needs_run(ner: Ner) -> None:
+    assert ner.has_model
+    assert ner.components == ["tok2vec", "ner", "sentencizer"]
+
+
+@pytest.mark.timeout(30)
+def test_entities_and_sentences_point_into_each_text(ner: Ner) -> None:
+    results = ner.analyze(TEXTS)
+    assert len(results) == len(TEXTS)
+    for text, result in zip(TEXTS, results, strict=True):
+        for e_text, _, start, end in result.entities:
+            assert text[start:end] == e_text
+        for start, end in result.sentences:
+            assert 0 <= start < end <= len(text)
+    people = [e[0] for e in results[0].entities if e[1] == "PERSON"]
+    assert people == ["Vladimir Putin", "Donald Trump"]
+    assert len(results[0].sentences) == 2
+    assert results[1].entities == ()
+
+
+@pytest.mark.timeout(30)
+def test_blank_pipeline_has_sentences_but_no_entities(blank_ner: Ner) -> None:
+    assert not blank_ner.has_model
+    (result,) = blank_ner.analyze(TEXTS[:1])
+    assert result.entities == () and len(result.sentences) == 2
+
+
+@pytest.mark.timeout(30)
+def test_missing_model_says_how_to_install_it() -> None:
+    with pytest.raises(ModelError, match=r"'no_such_model_xyz' is not installed: pip install"):
+        load_nlp("no_such_model_xyz", batch_size=8)
