@@ -270,7 +270,8 @@ class TermIndex:
         text_words = _Words(fold(text))
         tokens = text_words.tokens
         for key in self._single_keys.intersection(tokens):
-            _add(found, self._single[key], key)  # where it occurs is worked out when asked
+            for term_id in self._single[key]:  # where it occurs is worked out when asked
+                found.setdefault(term_id, []).append(key)
         # Adjacent words joined, to find `ceasefire` written `cease fire` or `cease-fire`.
         joined = self._compound_keys.intersection(map(str.__add__, tokens, tokens[1:]))
         pairs = list(map(str.__add__, tokens, tokens[1:])) if joined else []
