@@ -37,6 +37,7 @@ from ingest.stories import Story, StoryRegistry
 log = logging.getLogger(__name__)
 
 MatcherSource = Callable[[], Matcher]  # the current matcher (rules reload underneath)
+Progress = Callable[[int, int], None]  # (sources polled so far, sources in all)
 Delivery = Literal["published", "repeat", "queued", "dropped"]  # dropped: the outbox was full
 
 
@@ -161,16 +162,29 @@ class Pipeline:
         except StoreError:
             return set(keys)  # Redis away: redo; claims stop doubles once it is back
 
-    async def poll_many(self, sources: Sequence[Source]) -> BatchReport:
+    async def poll_many(
+        self, sources: Sequence[Source], progress: Progress | None = None
+    ) -> BatchReport:
         """Poll these sources concurrently, then match and publish their new articles as one
         batch (so syndicated copies arriving together make one alert listing every outlet)."""
-        polls = await asyncio.gather(*(self.poll(s) for s in sources))
+        polls = await self._poll_all(sources, progress)
         report = BatchReport(polled=len(polls))
         report.failed = sum(1 for p in polls if p.outcome.error)
         await self.deliver_outbox()
         await self.process(polls, report)
         await self.finish_polls(polls)
         return report
+
+    async def _poll_all(
+        self, sources: Sequence[Source], progress: Progress | None
+    ) -> list[SourcePoll]:
+        if progress is None:
+            return list(await asyncio.gather(*(self.poll(s) for s in sources)))
+        polls: list[SourcePoll] = []
+        for finished in asyncio.as_completed([self.poll(s) for s in sources]):
+            polls.append(await finished)
+            progress(len(polls), len(sources))
+        return polls
 
     async def finish_polls(self, polls: Sequence[SourcePoll]) -> None:
         now = utcnow()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -99,10 +100,16 @@ class RuleBook:
                 self.rules_dir, debounce=self.debounce_ms, step=50, stop_event=stop,
                 recursive=False,
             ):  # fmt: skip
-                if any(path.endswith(RULE_SUFFIXES) for _, path in changes):
+                if any(_is_rule_change(path) for _, path in changes):
                     await asyncio.to_thread(self.reload)
                 if not self.rules_dir.is_dir():
                     break
+
+
+def _is_rule_change(path: str) -> bool:
+    # A Kubernetes ConfigMap volume never writes the visible files: it swaps the `..data`
+    # symlink they point through, so that swap counts as an edit of every rule file.
+    return path.endswith(RULE_SUFFIXES) or os.path.basename(path).startswith("..data")
 
 
 async def _wait(stop: asyncio.Event, timeout_s: float) -> None:

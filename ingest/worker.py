@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +40,16 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 Role = Literal["all", "fetch", "match"]
+PROGRESS_FROM_SOURCES = 20  # `run --once` over this many sources shows its progress
+
+
+def show_progress(done: int, total: int) -> None:
+    """A live counter on a terminal; a log line every tenth otherwise."""
+    if sys.stderr.isatty():
+        end = "\n" if done == total else ""
+        print(f"\rpolled {done}/{total} sources", end=end, file=sys.stderr, flush=True)
+    elif done == total or done % max(1, total // 10) == 0:
+        log.info("polled %d/%d sources", done, total)
 
 
 def _matcher(book: RuleBook | None) -> Matcher:
@@ -105,7 +116,9 @@ class Worker:
                     self.settings, store, fetcher, lambda: book.matcher, self.metrics
                 )
                 await pipeline.deliver_outbox()
-                return await pipeline.poll_many(self.sources.sources)
+                sources = self.sources.sources
+                progress = show_progress if len(sources) >= PROGRESS_FROM_SOURCES else None
+                return await pipeline.poll_many(sources, progress)
         finally:
             await store.close()
 
