@@ -1,16 +1,16 @@
 """Every error wirewatch raises on purpose.
 
-    WirewatchError
-    ├── ConfigError          settings or feeds.yaml are unusable; the message names the place
-    ├── RuleError            one problem in one rule file (path, line, rule id, what is wrong)
-    │   └── RuleFileErrors   all problems found in a set of rule files, raised by `rules check`
-    ├── FetchError           a source could not be fetched; recorded on the source, never fatal
-    │   ├── BlockedAddress   http(s) to a private/loopback address while that is not allowed
-    │   ├── TooLarge         body over the size cap (also after decompression)
-    │   └── HttpStatusError  a 4xx/5xx answer (status and Retry-After kept)
-    ├── ParseError           a document is neither a feed nor a wire story
-    ├── ModelError           the spaCy pipeline is missing or cannot do what a rule asks
-    └── StoreError           Redis is unreachable or answered an error (the outbox keeps alerts)
+WirewatchError
+├── ConfigError          settings or feeds.yaml are unusable; the message names the place
+├── RuleError            one problem in one rule file (path, line, rule id, what is wrong)
+│   └── RuleFileErrors   all problems found in a set of rule files, raised by `rules check`
+├── FetchError           a source could not be fetched; recorded on the source, never fatal
+│   ├── BlockedAddress   http(s) to a private/loopback address while that is not allowed
+│   ├── TooLarge         body over the size cap (also after decompression)
+│   └── HttpStatusError  a 4xx/5xx answer (status and Retry-After kept)
+├── ParseError           a document is neither a feed nor a wire story
+├── ModelError           the spaCy pipeline is missing or cannot do what a rule asks
+└── StoreError           Redis is unreachable or answered an error (the outbox keeps alerts)
 """
 
 from __future__ import annotations
