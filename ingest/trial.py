@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ingest.errors import ParseError, StoreError
+from ingest.errors import ConfigError, ParseError, StoreError
 from ingest.explain import describe_article, describe_match, describe_near_miss
 from ingest.match import Matcher
 from ingest.models import Article, Document, Source
@@ -77,6 +77,9 @@ def run_trial(
     for error in ruleset.errors:
         print(f"error: {error}", file=sys.stderr)
     matcher = Matcher(ruleset, load_nlp(settings.spacy_model, settings.ner_batch_size))
+    if rule_id is not None and rule_id not in matcher:
+        known = ", ".join(sorted(rule.id for rule in ruleset.rules)) or "none"
+        raise ConfigError(f"--rule {rule_id!r}: no such rule in {rules_dir} (rules: {known})")
     results = matcher.match_many(articles)
     for article, matches in zip(articles, results, strict=True):
         if as_json:

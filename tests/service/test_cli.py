@@ -119,3 +119,11 @@ def test_run_once_then_feeds_and_rules_test_since(
     records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["article"]["url"] for r in records] == ["https://wire.example/s"]
     assert any(m["rule_id"] == "ceasefire-leader" for m in records[0]["matches"])
+
+
+def test_rules_test_unknown_rule_is_a_clear_error(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rules", "test", "--rule", "no-such-rule", str(SEED)]) == 1
+    err = capsys.readouterr().err
+    assert "no-such-rule" in err and "ceasefire-leader" in err and "Traceback" not in err
