@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from ingest.errors import FetchError, ParseError, StoreError
 from ingest.feedstate import FeedStateStore
@@ -29,6 +27,7 @@ from ingest.models import Alert, Article, Document, RawEntry, Source, utcnow
 from ingest.normalize import normalize
 from ingest.outbox import Outbox
 from ingest.parse import parse_document
+from ingest.publish import Publisher
 from ingest.schedule import PollOutcome, SourceState, next_state
 from ingest.settings import Settings
 from ingest.store import Store
@@ -38,7 +37,6 @@ log = logging.getLogger(__name__)
 
 MatcherSource = Callable[[], Matcher]  # the current matcher (rules reload underneath)
 Progress = Callable[[int, int], None]  # (sources polled so far, sources in all)
-Delivery = Literal["published", "repeat", "queued", "dropped"]  # dropped: the outbox was full
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +113,8 @@ class Pipeline:
         self.handoff = handoff  # set for --role fetch: matching happens in other processes
         self.feed_states = FeedStateStore(store.client, settings.key_prefix)
         self.stories = StoryRegistry(store.client, settings.key_prefix, settings.story_window_s)
-        self.outbox = Outbox(settings.outbox_dir, settings.outbox_max_items)
+        outbox = Outbox(settings.outbox_dir, settings.outbox_max_items)
+        self.publisher = Publisher(store, outbox, metrics)
         self.rng = random.Random()
         self._states: dict[str, SourceState] = {}  # last known, for when Redis is away
 
@@ -170,7 +169,7 @@ class Pipeline:
         polls = await self._poll_all(sources, progress)
         report = BatchReport(polled=len(polls))
         report.failed = sum(1 for p in polls if p.outcome.error)
-        await self.deliver_outbox()
+        await self.publisher.deliver_outbox()
         await self.process(polls, report)
         await self.finish_polls(polls)
         return report
@@ -234,7 +233,7 @@ class Pipeline:
         articles with an alert that could be neither published nor kept: not done yet."""
         unsettled: set[str] = set()
         for alert, story in await self.match(articles, stories):
-            outcome = await self.publish(alert, story.story_id)
+            outcome = await self.publisher.publish(alert, story.story_id)
             if outcome == "queued":
                 report.queued += 1
             elif outcome == "dropped":
@@ -292,43 +291,6 @@ class Pipeline:
                 alert = Alert(alert_id(match.rule_id, article.id), match, article, now, others)
                 alerts.append((alert, story))
         return alerts
-
-    async def publish(self, alert: Alert, story_id: str) -> Delivery:
-        """Publish now, or keep in the outbox."""
-        try:
-            stream_id = await self.store.publish_alert(alert, story_id)
-        except StoreError as exc:
-            log.warning("Redis away (%s): alert %s kept in the outbox", exc, alert.alert_id)
-            kept = self.outbox.put(alert.alert_id, story_id, alert.dumps())
-            self.metrics.outbox_depth.set(self.outbox.depth())
-            return "queued" if kept else "dropped"
-        if not stream_id:
-            return "repeat"
-        self.metrics.alerts.labels(rule_id=alert.match.rule_id).inc()
-        log.info(
-            "alert %s: %s on %r", alert.match.rule_id, alert.match.channel, alert.article.title
-        )
-        return "published"
-
-    async def deliver_outbox(self) -> int:
-        """Publish what the outbox holds; stop at the first Redis failure."""
-        delivered = 0
-        for item in self.outbox.pending():
-            data = json.loads(item.alert_json)
-            try:
-                await self.store.publish_payload(
-                    data["rule_id"],
-                    data["channel"],
-                    data["alert_id"],
-                    item.story_id,
-                    item.alert_json,
-                )
-            except StoreError:
-                break
-            self.outbox.done(item)
-            delivered += 1
-        self.metrics.outbox_depth.set(self.outbox.depth())
-        return delivered
 
     async def _remember(self, articles: list[Article]) -> None:
         try:

@@ -115,7 +115,7 @@ class Worker:
                 pipeline = Pipeline(
                     self.settings, store, fetcher, lambda: book.matcher, self.metrics
                 )
-                await pipeline.deliver_outbox()
+                await pipeline.publisher.deliver_outbox()
                 sources = self.sources.sources
                 progress = show_progress if len(sources) >= PROGRESS_FROM_SOURCES else None
                 return await pipeline.poll_many(sources, progress)
@@ -191,7 +191,7 @@ class Worker:
         while not self.stopping.is_set():
             self.metrics.heartbeat()
             try:
-                await pipeline.deliver_outbox()
+                await pipeline.publisher.deliver_outbox()
                 items = await queue.take(self.worker_id, batch, block_ms=1000)
             except StoreError as exc:
                 log.warning("%s", exc)
@@ -231,7 +231,7 @@ class Worker:
             return
         self.metrics.heartbeat()
         self.sources.refresh()
-        await pipeline.deliver_outbox()
+        await pipeline.publisher.deliver_outbox()
         due = await self._take_due(pipeline, store)
         if due:
             task = asyncio.create_task(self._poll(pipeline, store, due))

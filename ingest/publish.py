@@ -1,0 +1,63 @@
+"""Publishing alerts: straight to Redis, or into the on-disk outbox while Redis is away.
+
+Delivery is idempotent (the (rule, story) claim in Redis), so an outbox retry never doubles an
+alert that did reach Redis before the process lost track of it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Literal
+
+from ingest.errors import StoreError
+from ingest.metrics import Metrics
+from ingest.models import Alert
+from ingest.outbox import Outbox
+from ingest.store import Store
+
+log = logging.getLogger(__name__)
+
+Delivery = Literal["published", "repeat", "queued", "dropped"]  # dropped: the outbox was full
+
+
+class Publisher:
+    def __init__(self, store: Store, outbox: Outbox, metrics: Metrics) -> None:
+        self.store = store
+        self.outbox = outbox
+        self.metrics = metrics
+
+    async def publish(self, alert: Alert, story_id: str) -> Delivery:
+        """Publish now, or keep in the outbox."""
+        try:
+            stream_id = await self.store.publish_alert(alert, story_id)
+        except StoreError as exc:
+            log.warning("Redis away (%s): alert %s kept in the outbox", exc, alert.alert_id)
+            kept = self.outbox.put(alert.alert_id, story_id, alert.dumps())
+            self.metrics.outbox_depth.set(self.outbox.depth())
+            return "queued" if kept else "dropped"
+        if not stream_id:
+            return "repeat"
+        self.metrics.alerts.labels(rule_id=alert.match.rule_id).inc()
+        match = alert.match
+        log.info("alert %s: %s on %r", match.rule_id, match.channel, alert.article.title)
+        return "published"
+
+    async def deliver_outbox(self) -> int:
+        """Publish what the outbox holds, oldest first; stop at the first Redis failure."""
+        delivered = 0
+        for item in self.outbox.pending():
+            data = json.loads(item.alert_json)
+            try:
+                await self.store.publish_payload(
+                    data["rule_id"], data["channel"], data["alert_id"], item.story_id,
+                    item.alert_json,
+                )  # fmt: skip
+            except StoreError:
+                break
+            self.outbox.done(item)
+            delivered += 1
+        if delivered:
+            log.info("delivered %d alerts from the outbox", delivered)
+        self.metrics.outbox_depth.set(self.outbox.depth())
+        return delivered
