@@ -9,32 +9,42 @@ a total time bound for slow-drip bodies, a size cap counted on decoded bytes (gz
 and an SSRF guard that resolves every host (also after each redirect) and refuses
 non-public addresses unless allowed.
 
-Local sources (file, spool) are read by `ingest.localsource` in a worker thread.
+The pieces that need no network live beside it: the address policy in `ingest.addressguard`,
+decompression, header values and the FetchResult of an answer in `ingest.httpparts`. Local
+sources (file, spool) are read by `ingest.localsource` in a worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
-import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
 import httpcore
 import httpx
 
-from ingest.errors import BlockedAddress, FetchError, HttpStatusError, TooLarge, WirewatchError
-from ingest.httpparts import Inflater, parse_max_age_s, parse_retry_after_s
+from ingest.addressguard import Resolver, is_public_address, refuse_private, resolve_host
+from ingest.errors import BlockedAddress, FetchError, TooLarge, WirewatchError
+from ingest.httpparts import HttpAnswer, Inflater, conditional_headers, http_result
 from ingest.localsource import read_file_source, read_spool
-from ingest.models import Document, FetchResult, Source
+from ingest.models import FetchResult, Source
 from ingest.schedule import SourceState
 from ingest.settings import Settings
+
+__all__ = [
+    "Fetcher",
+    "Resolver",
+    "is_public_address",
+    "pin_addresses",
+    "refuse_private",
+    "resolve_host",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,38 +55,6 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate"  # only what `Inflater` decodes under the size cap
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
-
-Resolver = Callable[[str, int], Awaitable[list[str]]]
-
-
-async def resolve_host(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (an IP literal resolves to itself)."""
-    with contextlib.suppress(ValueError):
-        return [str(ipaddress.ip_address(host.strip("[]")))]
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"cannot resolve host {host!r}: {exc}") from exc
-    return [str(info[4][0]) for info in infos]
-
-
-def is_public_address(address: str) -> bool:
-    """False for loopback, private, link-local, reserved, multicast and unspecified addresses."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-def refuse_private(host: str, addresses: list[str]) -> None:
-    for address in addresses:
-        if not is_public_address(address):
-            raise BlockedAddress(
-                f"refusing {host}: it resolves to non-public address {address} "
-                "(set allow_private: true on the source, or WIREWATCH_ALLOW_PRIVATE_NETWORKS)"
-            )
-
 
 # Whether the request being sent may reach private addresses; set per request, read at connect.
 _allow_private: ContextVar[bool] = ContextVar("wirewatch_allow_private", default=False)
@@ -133,14 +111,6 @@ def pin_addresses(transport: httpx.AsyncHTTPTransport, resolver: Resolver) -> bo
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    url: str
-    status: int
-    headers: httpx.Headers
-    body: bytes
-
-
 class Fetcher:
     """Owns one HTTP client (keep-alive) and the concurrency limits; use as `async with`."""
 
@@ -175,30 +145,28 @@ class Fetcher:
 
     def _build_client(self) -> httpx.AsyncClient:
         s = self._settings
-        timeout = httpx.Timeout(
-            connect=s.http_connect_timeout_s,
-            read=s.http_read_timeout_s,
-            write=s.http_read_timeout_s,
-            pool=s.http_total_timeout_s,
-        )
         limits = httpx.Limits(
             max_connections=s.concurrency, max_keepalive_connections=s.concurrency
         )
         headers = {"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
         transport = self._transport
         if transport is None:
-            transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-            self.addresses_pinned = pin_addresses(transport, self._resolve)
-            if not self.addresses_pinned:
-                log.warning("httpx internals changed: addresses are checked but not pinned")
+            transport = self._pinned_transport(limits)
         return httpx.AsyncClient(
-            timeout=timeout,
+            timeout=_timeout(s),
             limits=limits,
             headers=headers,
             follow_redirects=False,
             trust_env=False,  # a proxy from the environment would bypass the address guard
             transport=transport,
         )
+
+    def _pinned_transport(self, limits: httpx.Limits) -> httpx.AsyncHTTPTransport:
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        self.addresses_pinned = pin_addresses(transport, self._resolve)
+        if not self.addresses_pinned:
+            log.warning("httpx internals changed: addresses are checked but not pinned")
+        return transport
 
     async def fetch(self, source: Source, state: SourceState) -> FetchResult:
         """Poll one source once; raises FetchError (or a subclass) when it cannot."""
@@ -237,12 +205,12 @@ class Fetcher:
             raise FetchError(
                 f"gave up on {source.url} after {total_s:g} s (total timeout)"
             ) from exc
-        return _http_result(source, state, answer, permanent_url)
+        return http_result(source, state, answer, permanent_url)
 
-    async def _follow(self, source: Source, state: SourceState) -> tuple[_Answer, str | None]:
+    async def _follow(self, source: Source, state: SourceState) -> tuple[HttpAnswer, str | None]:
         """GET with redirects followed by hand; returns the last answer and a permanent move."""
         url = state.permanent_url or source.url
-        headers = _conditional_headers(state)
+        headers = conditional_headers(state)
         visited, permanent_url, all_permanent = {url}, None, True
         for _hop in range(self._settings.max_redirects + 1):
             answer = await self._get(url, headers, source)
@@ -256,7 +224,7 @@ class Fetcher:
             permanent_url = url if all_permanent else None
         raise FetchError(f"more than {self._settings.max_redirects} redirects from {source.url}")
 
-    async def _get(self, url: str, headers: dict[str, str], source: Source) -> _Answer:
+    async def _get(self, url: str, headers: dict[str, str], source: Source) -> HttpAnswer:
         assert self._client is not None  # checked in fetch()
         target = httpx.URL(url)
         if target.scheme not in ("http", "https") or not target.host:
@@ -273,7 +241,7 @@ class Fetcher:
                 body = await self._read_body(response) if response.status_code < 300 else b""
             finally:
                 await response.aclose()
-        return _Answer(url, response.status_code, response.headers, body)
+        return HttpAnswer(url, response.status_code, response.headers, body)
 
     @contextlib.asynccontextmanager
     async def _host_slot(self, host: str) -> AsyncIterator[None]:
@@ -302,60 +270,20 @@ class Fetcher:
         return b"".join(chunks)
 
 
-def _conditional_headers(state: SourceState) -> dict[str, str]:
-    headers: dict[str, str] = {}
-    if state.etag:
-        headers["If-None-Match"] = state.etag
-    if state.last_modified:
-        headers["If-Modified-Since"] = state.last_modified
-    return headers
+def _timeout(s: Settings) -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=s.http_connect_timeout_s,
+        read=s.http_read_timeout_s,
+        write=s.http_read_timeout_s,
+        pool=s.http_total_timeout_s,
+    )
 
 
-def _redirect_target(answer: _Answer) -> str:
+def _redirect_target(answer: HttpAnswer) -> str:
     location = answer.headers.get("location")
     if not location:
         raise FetchError(f"HTTP {answer.status} redirect without Location from {answer.url}")
     return str(httpx.URL(answer.url).join(location.strip()).copy_with(fragment=None))
-
-
-def _http_result(
-    source: Source, state: SourceState, answer: _Answer, permanent_url: str | None
-) -> FetchResult:
-    headers = answer.headers
-    retry_after_s = parse_retry_after_s(headers.get("retry-after"))
-    if answer.status >= 400:
-        raise HttpStatusError(
-            answer.status, f"HTTP {answer.status} from {answer.url}", retry_after_s
-        )
-    if answer.status == 304:
-        documents: tuple[Document, ...] = ()
-        etag = headers.get("etag") or state.etag
-        last_modified = headers.get("last-modified") or state.last_modified
-    elif 200 <= answer.status < 300:
-        documents = (_document(answer),)
-        etag, last_modified = headers.get("etag"), headers.get("last-modified")
-    else:
-        raise FetchError(f"unexpected HTTP {answer.status} from {answer.url}")
-    return FetchResult(
-        source=source,
-        documents=documents,
-        status=answer.status,
-        not_modified=answer.status == 304,
-        etag=etag,
-        last_modified=last_modified,
-        permanent_url=permanent_url,
-        retry_after_s=retry_after_s,
-        max_age_s=parse_max_age_s(headers.get("cache-control")),
-    )
-
-
-def _document(answer: _Answer) -> Document:
-    return Document(
-        url=answer.url,
-        body=answer.body,
-        content_type=answer.headers.get("content-type", ""),
-        headers=tuple((name.lower(), value) for name, value in answer.headers.items()),
-    )
 
 
 def _with_elapsed(result: FetchResult, elapsed_s: float) -> FetchResult:

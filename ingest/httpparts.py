@@ -1,13 +1,17 @@
-"""Pure pieces of HTTP fetching: bounded decompression, and the header values we honour."""
+"""Pure pieces of HTTP fetching: bounded decompression, the header values we honour, and the
+FetchResult an HTTP answer makes. No HTTP library here: `ingest.fetch` talks to the network."""
 
 from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from ingest.errors import FetchError, TooLarge
-from ingest.models import utcnow
+from ingest.errors import FetchError, HttpStatusError, TooLarge
+from ingest.models import Document, FetchResult, Source, utcnow
+from ingest.schedule import SourceState
 
 SUPPORTED_CODINGS = ("", "identity", "gzip", "x-gzip", "deflate")
 
@@ -86,3 +90,69 @@ def parse_max_age_s(value: str | None) -> float | None:
         return None
     match = _MAX_AGE.search(value)
     return float(match.group(1)) if match else None
+
+
+@dataclass(frozen=True, slots=True)
+class HttpAnswer:
+    """The last response of a fetch, its body read (empty unless 2xx)."""
+
+    url: str
+    status: int
+    headers: Mapping[str, str]  # case-insensitive (httpx.Headers)
+    body: bytes
+
+
+def conditional_headers(state: SourceState) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since from what the last answer said."""
+    headers: dict[str, str] = {}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    return headers
+
+
+def http_result(
+    source: Source, state: SourceState, answer: HttpAnswer, permanent_url: str | None
+) -> FetchResult:
+    """The FetchResult of a 2xx or 304; HttpStatusError for 4xx/5xx, FetchError otherwise."""
+    headers = answer.headers
+    retry_after_s = parse_retry_after_s(headers.get("retry-after"))
+    if answer.status >= 400:
+        raise HttpStatusError(
+            answer.status, f"HTTP {answer.status} from {answer.url}", retry_after_s
+        )
+    documents, etag, last_modified = _documents_and_validators(state, answer)
+    return FetchResult(
+        source=source,
+        documents=documents,
+        status=answer.status,
+        not_modified=answer.status == 304,
+        etag=etag,
+        last_modified=last_modified,
+        permanent_url=permanent_url,
+        retry_after_s=retry_after_s,
+        max_age_s=parse_max_age_s(headers.get("cache-control")),
+    )
+
+
+def _documents_and_validators(
+    state: SourceState, answer: HttpAnswer
+) -> tuple[tuple[Document, ...], str | None, str | None]:
+    """(documents, etag, last_modified); a 304 keeps the validators it does not repeat."""
+    headers = answer.headers
+    if answer.status == 304:
+        etag = headers.get("etag") or state.etag
+        return (), etag, headers.get("last-modified") or state.last_modified
+    if 200 <= answer.status < 300:
+        return (_document(answer),), headers.get("etag"), headers.get("last-modified")
+    raise FetchError(f"unexpected HTTP {answer.status} from {answer.url}")
+
+
+def _document(answer: HttpAnswer) -> Document:
+    return Document(
+        url=answer.url,
+        body=answer.body,
+        content_type=answer.headers.get("content-type", ""),
+        headers=tuple((name.lower(), value) for name, value in answer.headers.items()),
+    )
