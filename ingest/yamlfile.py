@@ -72,12 +72,25 @@ def load_yaml_text(text: str, path: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        problem = exc.problem or exc.context or "invalid YAML"
+        line, problem = _where(exc, text)
         raise YamlSyntaxError(path, line, f"invalid YAML: {problem}") from exc
     except yaml.YAMLError as exc:
         raise YamlSyntaxError(path, 1, f"invalid YAML: {exc}") from exc
+
+
+def _where(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, str]:
+    """The 1-based line to blame and the problem in words.
+
+    When the parser only noticed at the end of the file (an unclosed bracket or quote), the
+    line where the unfinished construct began is the useful one.
+    """
+    problem = exc.problem or exc.context or "invalid YAML"
+    mark, context = exc.problem_mark, exc.context_mark
+    at_end = mark is not None and mark.index >= len(text.rstrip())
+    if at_end and context is not None:
+        return context.line + 1, f"{problem} ({exc.context}, never closed)"
+    chosen = mark or context
+    return (chosen.line + 1 if chosen is not None else 1), problem
 
 
 def load_yaml_file(path: Path) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -16,7 +17,9 @@ class FeedServer:
     def __init__(self) -> None:
         self.pages: dict[str, bytes] = {}
         self.hits: dict[str, int] = {}
+        self.delays_s: dict[str, float] = {}  # answer these paths only after a pause
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
 
     @property
     def base_url(self) -> str:
@@ -29,6 +32,7 @@ class FeedServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
+                time.sleep(outer.delays_s.get(self.path, 0.0))
                 body = outer.pages.get(self.path)
                 if body is None:
                     self.send_error(404)
