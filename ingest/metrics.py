@@ -45,6 +45,10 @@ class Metrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
             registry=r,
         )
+        self.stale = Gauge(
+            "wirewatch_source_stale", "1 while a source fails or brings nothing new for long",
+            ["source"], registry=r,
+        )  # fmt: skip
         self.last_tick = Gauge("wirewatch_last_tick_timestamp", "Scheduler heartbeat", registry=r)
 
     def heartbeat(self) -> None:

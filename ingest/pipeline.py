@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ingest.errors import FetchError, ParseError, StoreError
 from ingest.feedstate import FeedStateStore
@@ -28,7 +29,7 @@ from ingest.normalize import normalize
 from ingest.outbox import Outbox
 from ingest.parse import parse_document
 from ingest.publish import Publisher
-from ingest.schedule import PollOutcome, SourceState, next_state
+from ingest.schedule import PollOutcome, SourceState, is_stale, next_state
 from ingest.settings import Settings
 from ingest.store import Store
 from ingest.stories import Story, StoryRegistry
@@ -190,12 +191,7 @@ class Pipeline:
         for poll in polls:
             state = next_state(poll.state, poll.outcome, now, poll.source, self.settings, self.rng)
             self._states[poll.source.key] = state
-            self.metrics.polls.labels(outcome="error" if poll.outcome.error else "ok").inc()
-            if poll.outcome.result is not None and poll.outcome.result.not_modified:
-                self.metrics.not_modified.inc()
-            if poll.outcome.error:
-                self.metrics.errors.labels(kind=poll.outcome.error.split(":", 1)[0]).inc()
-                log.warning("source %s failed: %s", poll.source.name, poll.outcome.error)
+            self._count(poll, state, now)
             try:
                 await self.store.guard(self.feed_states.put(poll.source.key, state))
                 if poll.entries:
@@ -203,6 +199,30 @@ class Pipeline:
                     await self.store.guard(self.feed_states.mark_seen(poll.source.key, keys))
             except StoreError as exc:
                 log.warning("could not save the state of %s: %s", poll.source.name, exc)
+
+    def _count(self, poll: SourcePoll, state: SourceState, now: datetime) -> None:
+        """Metrics and log lines for one finished poll; a source going stale is reported once."""
+        self.metrics.polls.labels(outcome="error" if poll.outcome.error else "ok").inc()
+        if poll.outcome.result is not None and poll.outcome.result.not_modified:
+            self.metrics.not_modified.inc()
+        if poll.outcome.error:
+            self.metrics.errors.labels(kind=poll.outcome.error.split(":", 1)[0]).inc()
+            log.warning("source %s failed: %s", poll.source.name, poll.outcome.error)
+        stale = is_stale(state, now, self.settings)
+        self.metrics.stale.labels(source=poll.source.name).set(1 if stale else 0)
+        if stale and not self._was_stale(poll.state):
+            why = f"failing: {state.last_error}" if state.error_count else "nothing new"
+            log.warning(
+                "source %s is stale (%s) for %.0f h or more",
+                poll.source.name,
+                why,
+                self.settings.stale_after_s / 3600,
+            )
+
+    def _was_stale(self, state: SourceState) -> bool:
+        """Whether the source was already stale when it was last polled (so reported then)."""
+        polls = [t for t in (state.last_success_at, state.last_error_at) if t is not None]
+        return bool(polls) and is_stale(state, max(polls), self.settings)
 
     # -- articles ---------------------------------------------------------------------------
 
