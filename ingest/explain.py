@@ -6,7 +6,7 @@ ceasefire-leader -> alerts:ceasefire: matched term 'ceasefire'; PERSON Donald Tr
 
 from __future__ import annotations
 
-from ingest.match import Explanation
+from ingest.evaluation import Explanation
 from ingest.models import Article, EntityHit, Match
 
 TITLE_CHARS = 100

@@ -8,8 +8,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ingest.match import Matcher
-from ingest.rules import EntityCondition, NameSpec, Rule
-from ingest.terms import TermIndex, fold, sentences, words
+from ingest.rulemodel import EntityCondition, NameSpec, Rule
+from ingest.termindex import TermIndex
+from ingest.terms import fold, sentences, words
 from tests.rules.conftest import article
 
 # Mixed scripts, combining marks, curly quotes and dashes, digits and punctuation.
