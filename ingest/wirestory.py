@@ -20,6 +20,7 @@ _DATELINE = re.compile(
     r"(?:,\s*[^:()\n]{1,40}?\s*(?:\([^()\n]{1,60}\))?|\s*\([^()\n]{1,60}\))"
     r"\s*[:\-–—]+\s*"
 )
+_SENTENCE_STOP = re.compile(r"[.!?…][\"'”’)]*$")  # a line ending like a sentence, not a headline
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z](?:\.[A-Z])*|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Capt|Sgt|Prof|Jr|Sr|"
@@ -37,7 +38,7 @@ def parse_wire_story(text: str, doc: Document, source: Source) -> ParsedDocument
         source_name=source.name,
         source_url=doc.url,
         title=title,
-        content=content,
+        content=_without_headline(content),
         content_is_html=False,
     )
     return ParsedDocument((entry,), None, title, "text")
@@ -51,6 +52,23 @@ def wire_title(text: str) -> str:
         return first_line
     body = first_line[dateline.end() :] if dateline else first_line
     return _shorten(first_sentence(body) or first_line)
+
+
+def _without_headline(text: str) -> str:
+    """The story without its headline line, so that the body starts at the dateline.
+
+    Only a line that reads as a headline goes: short, no dateline, no closing full stop, and
+    more text after it. A first line that is a sentence stays part of the story.
+    """
+    first_line, _, rest = text.partition("\n")
+    headline = first_line.strip()
+    is_headline = (
+        rest.strip()
+        and len(headline) <= HEADLINE_MAX_CHARS
+        and _DATELINE.match(headline) is None
+        and not _SENTENCE_STOP.search(headline)
+    )
+    return rest.strip() if is_headline else text
 
 
 def first_sentence(text: str) -> str:

@@ -75,3 +75,5 @@ def _check_first(entry: Any, expected: dict[str, Any]) -> None:
     ):
         if key in expected:
             assert expected[key] in actual, key
+    if "content_starts_with" in expected:
+        assert entry.content.startswith(expected["content_starts_with"]), entry.content[:80]
