@@ -79,7 +79,7 @@ def _plausible(match: re.Match[str], rest: str) -> bool:
     place, agency = groups["place"], groups.get("agency")
     if not _opens_sentence(rest):
         return False
-    if place is not None and not _is_place(place, has_agency=agency is not None):
+    if place is not None and not _is_place(place, agency):
         return False
     if groups["region"] is not None and not _is_region(groups["region"]):
         return False
@@ -94,7 +94,7 @@ def _opens_sentence(rest: str) -> bool:
     return first != "" and not first.islower() and not first.isspace()
 
 
-def _is_place(place: str, *, has_agency: bool) -> bool:
+def _is_place(place: str, agency: str | None) -> bool:
     letters = [ch for ch in place if ch.isalpha()]
     cased = [ch for ch in letters if ch.lower() != ch.upper()]
     if len(letters) < 2 or len(place) > _MAX_PLACE_CHARS:
@@ -102,8 +102,23 @@ def _is_place(place: str, *, has_agency: bool) -> bool:
     if len(re.split(r"[ \t/]+", place)) > _MAX_PLACE_WORDS or place.upper() in _NOT_PLACES:
         return False
     if not cased:
-        return has_agency  # uncased scripts have no capitals to tell a place from prose
-    return all(ch.isupper() for ch in cased)
+        return agency is not None  # uncased scripts have no capitals to tell place from prose
+    if all(ch.isupper() for ch in cased):
+        return True
+    # "Washington (CNN) —": a place in title case only before an agency we know by name,
+    # since "Apple (AAPL) — shares rose" has the same shape.
+    return agency is not None and _known_agency(agency) and _title_case(place)
+
+
+def _known_agency(agency: str) -> bool:
+    words = agency.split()
+    return bool(words) and words[0].casefold() in _KNOWN_AGENCIES  # "CNN Business" too
+
+
+def _title_case(place: str) -> bool:
+    words = re.split(r"[ \t/-]+", place)
+    small = {"of", "de", "la", "el", "al", "du", "des", "upon", "on", "au"}
+    return all(w[:1].isupper() or w in small for w in words if w) and place[:1].isupper()
 
 
 def _is_region(region: str) -> bool:
