@@ -35,7 +35,7 @@ class RuleError(WirewatchError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}: "
+        where = f"{self.path}:{self.line}: " if self.line > 0 else f"{self.path}: "
         who = f"rule '{self.rule_id}': " if self.rule_id else ""
         return f"{where}{who}{self.message}"
 

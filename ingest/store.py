@@ -101,7 +101,7 @@ class Store:
         except REDIS_ERRORS as exc:
             where = describe_url(self.settings.redis_url)
             raise StoreError(
-                f"Redis at {where} failed: {exc}. Is it running? "
+                f"Redis at {where} failed: {str(exc).rstrip('.')}. Is it running? "
                 "Set WIREWATCH_REDIS_URL to reach it."
             ) from exc
 

@@ -28,7 +28,7 @@ from ingest.handoff import ArticleQueue
 from ingest.match import Matcher
 from ingest.metrics import Metrics
 from ingest.models import Source, utcnow
-from ingest.nlp import load_nlp
+from ingest.nlp import Ner, load_nlp
 from ingest.pipeline import BatchReport, Pipeline
 from ingest.rulebook import RuleBook
 from ingest.schedule import is_due
@@ -98,11 +98,11 @@ class Worker:
     # -- start ------------------------------------------------------------------------------
 
     def load_rules(self) -> RuleBook:
-        ner = load_nlp(self.settings.spacy_model, self.settings.ner_batch_size)
-        book = RuleBook(self.settings.rules_dir, ner, self.settings.rules_reload_debounce_ms)
-        for error in book.errors:
-            log.error("%s", error)
-        return book
+        def ner() -> Ner:  # loaded only once some rule asks for entities
+            return load_nlp(self.settings.spacy_model, self.settings.ner_batch_size)
+
+        # RuleBook logs each rule-file error itself, as `path:line: message`.
+        return RuleBook(self.settings.rules_dir, ner, self.settings.rules_reload_debounce_ms)
 
     async def run_once(self) -> BatchReport:
         """Poll every source once, publish, return what happened."""
