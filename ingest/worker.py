@@ -239,9 +239,14 @@ class Worker:
                 self.in_flight[source.key] = task
 
     async def _take_due(self, pipeline: Pipeline, store: Store) -> list[Source]:
+        """Due sources whose lease this worker took; no more than it can fetch at once, so the
+        other workers on the same Redis take their share in their own ticks."""
         now = utcnow()
+        room = self.settings.concurrency - len(self.in_flight)
         taken: list[Source] = []
         for source in self.sources.sources:
+            if len(taken) >= room:
+                break
             if source.key in self.in_flight or not is_due(pipeline.known_state(source), now):
                 continue
             try:
