@@ -11,14 +11,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from ingest.errors import ModelError, RuleError
 from ingest.evaluation import Explanation, evaluate
 from ingest.models import Article, Match
 from ingest.nlp import Ner, NerResult
-from ingest.presearch import Presearch
+from ingest.presearch import CompiledRule, Presearch
 from ingest.rulemodel import Rule
 from ingest.rules import RuleSet
+from ingest.termindex import TextHits
 from ingest.terms import sentences
 
 MODEL_NEEDED = (
@@ -45,6 +47,20 @@ def _check_model(rules: Sequence[Rule], ner: Ner | None) -> None:
         raise ModelError("\n".join(str(p) for p in problems))
 
 
+class _Candidates(NamedTuple):
+    hits: TextHits
+    rules: list[CompiledRule]
+
+    def need_ner(self) -> bool:
+        return any(c.conditions for c in self.rules)
+
+
+def _matches(text: str, candidates: _Candidates, ner: NerResult | None) -> list[Match]:
+    spans = sentences(text)
+    checks = [evaluate(c, text, candidates.hits, ner, spans) for c in candidates.rules]
+    return [x.to_match() for x in checks if x.matched]
+
+
 class Matcher:
     """Rules compiled into one term index; match batches of articles."""
 
@@ -58,15 +74,19 @@ class Matcher:
     def match_many(self, articles: Sequence[Article]) -> list[list[Match]]:
         """The matches of every article, in article order; NER runs once, batched."""
         texts = [a.text for a in articles]
-        all_hits = [self.index.search(t) for t in texts]
-        candidates = [self.presearch.candidates(h) for h in all_hits]
-        tagged = self._tag(texts, [any(c.conditions for c in cands) for cands in candidates])
-        results = []
-        for text, hits, cands, ner in zip(texts, all_hits, candidates, tagged, strict=True):
-            spans = sentences(text) if cands else []
-            checks = [evaluate(c, text, hits, ner, spans) for c in cands]
-            results.append([x.to_match() for x in checks if x.matched])
-        return results
+        found = [self._presearch(t) for t in texts]
+        tagged = self._tag(texts, [f is not None and f.need_ner() for f in found])
+        return [
+            _matches(text, f, ner) if f is not None else []
+            for text, f, ner in zip(texts, found, tagged, strict=True)
+        ]
+
+    def _presearch(self, text: str) -> _Candidates | None:
+        # Hits are kept only when some rule is a candidate: most articles have none, and a
+        # batch holding every article's words would be most of the batch's memory.
+        hits = self.index.search(text)
+        rules = self.presearch.candidates(hits)
+        return _Candidates(hits, rules) if rules else None
 
     def match(self, article: Article) -> list[Match]:
         return self.match_many([article])[0]

@@ -7,8 +7,8 @@ only the survivors go on to NER and full evaluation (`ingest.evaluation`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, KeysView, Sequence
+from dataclasses import dataclass, field
 
 from ingest.rulemodel import EntityCondition, NameSpec, Rule
 from ingest.termindex import TermIndex, TextHits
@@ -36,6 +36,10 @@ class CompiledRule:
     any: tuple[tuple[str, int], ...]
     none: tuple[tuple[str, int], ...]
     conditions: tuple[CompiledCondition, ...]
+    gate: _Gate = field(init=False, repr=False, compare=False)  # the term conditions as id sets
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "gate", _Gate.of(self))
 
     def triggers(self) -> tuple[int, ...]:
         """Term ids of which at least one must occur for this rule to be worth evaluating."""
@@ -47,6 +51,36 @@ class CompiledRule:
         if listed and listed[0].names is not None:
             return tuple(i for n in listed[0].names for i in (*n.strong, *n.weak))
         return ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """A rule's term conditions as sets of term ids, checked against the hits in C."""
+
+    required: frozenset[int]
+    any: frozenset[int]  # empty: no `any` condition
+    none: frozenset[int]
+    names: tuple[frozenset[int], ...]  # per listed-names condition: one of them must occur
+
+    @classmethod
+    def of(cls, rule: CompiledRule) -> _Gate:
+        names = tuple(
+            frozenset(i for n in c.names for i in (*n.strong, *n.weak))
+            for c in rule.conditions
+            if c.names is not None
+        )
+        required, any_, none = (
+            frozenset(i for _, i in terms) for terms in (rule.required, rule.any, rule.none)
+        )
+        return cls(required, any_, none, names)
+
+    def holds(self, found: KeysView[int]) -> bool:
+        return (
+            found >= self.required
+            and (not self.any or not found.isdisjoint(self.any))
+            and found.isdisjoint(self.none)
+            and all(not found.isdisjoint(ids) for ids in self.names)
+        )
 
 
 def _phrases(rule: Rule) -> list[tuple[str, TermKind]]:
@@ -99,31 +133,27 @@ class Presearch:
         self.index = TermIndex(p for rule in rules for p in _phrases(rule))
         self.compiled = tuple(_compile(rule, self.index) for rule in rules)
         self.by_id = {c.rule.id: c for c in self.compiled}
-        self._triggered: dict[int, list[int]] = {}
-        self._always: list[int] = []
+        # The gate is filed beside each position so that a trigger's rules are checked without
+        # reaching into every compiled rule: most of them fail, and memory is the cost here.
+        triggered: dict[int, list[tuple[int, _Gate]]] = {}
+        always: list[tuple[int, _Gate]] = []
         for position, compiled in enumerate(self.compiled):
             triggers = compiled.triggers()
             for term_id in triggers:
-                self._triggered.setdefault(term_id, []).append(position)
+                triggered.setdefault(term_id, []).append((position, compiled.gate))
             if not triggers:
-                self._always.append(position)
+                always.append((position, compiled.gate))
+        self._triggered = {term_id: tuple(filed) for term_id, filed in triggered.items()}
+        self._trigger_ids = frozenset(self._triggered)
+        self._always = tuple(always)
 
     def candidates(self, hits: TextHits) -> list[CompiledRule]:
-        """Rules whose cheap term conditions hold for these hits."""
-        positions = set(self._always)
-        for term_id in hits.by_term:
-            positions.update(self._triggered.get(term_id, ()))
-        return [self.compiled[p] for p in sorted(positions) if _terms_hold(self.compiled[p], hits)]
-
-
-def _terms_hold(compiled: CompiledRule, hits: TextHits) -> bool:
-    found = hits.by_term
-    return (
-        all(i in found for _, i in compiled.required)
-        and (not compiled.any or any(i in found for _, i in compiled.any))
-        and not any(i in found for _, i in compiled.none)
-        and all(
-            c.names is None or any(i in found for n in c.names for i in (*n.strong, *n.weak))
-            for c in compiled.conditions
-        )
-    )
+        """Rules whose cheap term conditions hold for these hits, in rule order."""
+        found = hits.by_term.keys()
+        filed = [self._triggered[i] for i in self._trigger_ids.intersection(found)]
+        if self._always:
+            filed.append(self._always)
+        if not filed:
+            return []
+        passed = {p for rules in filed for p, gate in rules if gate.holds(found)}
+        return [self.compiled[p] for p in sorted(passed)]

@@ -116,10 +116,11 @@ class TermIndex:
                 if kind == "word" and len(variant) == 1:
                     compounds.add(variant[0])
         self._single = {k[0]: tuple(sorted(v)) for k, v in keys.items() if len(k) == 1}
-        self._compounds = {k: v for k, v in self._single.items() if k in compounds}
         # Set intersection probes with the words' cached hashes: the fastest lookup CPython has.
+        # Words and joined pairs probe this one table: with many rules a second table of the
+        # same keys would not stay in cache beside it, and the probes are most of the cost.
         self._single_keys = frozenset(self._single)
-        self._compound_keys = frozenset(self._compounds)
+        self._compounds = frozenset(compounds)  # checked only for pairs that hit a key
         self._automaton = ahocorasick.Automaton()
         for key, ids in keys.items():
             if len(key) > 1:
@@ -143,12 +144,13 @@ class TermIndex:
             for term_id in self._single[key]:  # where it occurs is worked out when asked
                 found.setdefault(term_id, []).append(key)
         # Adjacent words joined, to find `ceasefire` written `cease fire` or `cease-fire`.
-        joined = self._compound_keys.intersection(map(str.__add__, tokens, tokens[1:]))
+        joined = self._single_keys.intersection(map(str.__add__, tokens, tokens[1:]))
+        joined &= self._compounds
         pairs = list(map(str.__add__, tokens, tokens[1:])) if joined else []
         for key in joined:
             for index in _indices(pairs, key):
                 if text_words.joinable(index):
-                    _add(found, self._compounds[key], (index, index + 1))
+                    _add(found, self._single[key], (index, index + 1))
         if self._phrases and tokens:
             self._scan(" " + " ".join(tokens) + " ", found)
         return TextHits(found, text_words)
