@@ -79,7 +79,7 @@ class _Gate:
             found >= self.required
             and (not self.any or not found.isdisjoint(self.any))
             and found.isdisjoint(self.none)
-            and all(not found.isdisjoint(ids) for ids in self.names)
+            and (not self.names or all(not found.isdisjoint(ids) for ids in self.names))
         )
 
 
