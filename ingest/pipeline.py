@@ -86,7 +86,8 @@ def parse_documents(source: Source, documents: Iterable[Document]) -> Parsed:
         try:
             parsed = parse_document(document, source)
         except ParseError as exc:
-            errors.append(f"{document.url}: {exc}")
+            message = str(exc)  # most already name the document
+            errors.append(message if document.url in message else f"{document.url}: {message}")
             continue
         entries.extend(parsed.entries)
         if parsed.ttl_s:

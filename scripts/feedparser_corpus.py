@@ -4,7 +4,7 @@ The corpus is not in the feedparser wheel; take it from the sdist:
 
     .venv/bin/pip download --no-binary :all: --no-deps feedparser==6.0.11 -d /tmp/fp
     tar xzf /tmp/fp/feedparser-6.0.11.tar.gz -C /tmp/fp
-    .venv/bin/python scripts/feedparser_corpus.py /tmp/fp/feedparser-6.0.11/tests
+    .venv/bin/python scripts/feedparser_corpus.py /tmp/fp/feedparser-6.0.11/tests [--run-once]
 
 Every file goes three ways: straight into parse_document, through a file source, and over
 HTTP from a local server (with the `Header:` lines the corpus file asks for; .gz/.z files
@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
+import subprocess
 import sys
+import tempfile
 import threading
 import traceback
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -180,10 +184,38 @@ async def run(root: Path) -> Tally:
     return tally
 
 
+def run_once(root: Path, workdir: Path) -> int:
+    """The whole corpus as one feeds.yaml through `wirewatch run --once` (fresh key prefix)."""
+    feeds = workdir / "feeds.yaml"
+    lines = ["feeds:"] + [
+        f"  - url: {p}\n    name: corpus-{i}" for i, p in enumerate(corpus_files(root))
+    ]
+    feeds.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    env = {
+        **os.environ,
+        "WIREWATCH_FEEDS_FILE": str(feeds),
+        "WIREWATCH_RULES_DIR": str(Path(__file__).resolve().parent.parent / "rules"),
+        "WIREWATCH_KEY_PREFIX": f"corpus:{uuid.uuid4().hex[:8]}:",
+        "WIREWATCH_OUTBOX_DIR": str(workdir / "outbox"),
+        "WIREWATCH_LOG_FORMAT": "text",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "ingest", "run", "--once"], env=env, capture_output=True,
+        text=True, timeout=1800,
+    )  # fmt: skip
+    tracebacks = done.stderr.count("Traceback")
+    print(f"\nwirewatch run --once: exit {done.returncode}; {done.stderr.strip().splitlines()[-1]}")
+    print(f"tracebacks in its output: {tracebacks}")
+    return 1 if tracebacks or done.returncode else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("corpus", type=Path, help="feedparser's tests/ folder from the sdist")
     parser.add_argument("--rejects", action="store_true", help="list every refused file")
+    parser.add_argument(
+        "--run-once", action="store_true", help="also run the corpus through `wirewatch run --once`"
+    )
     args = parser.parse_args()
     root = args.corpus.resolve()
     if not root.is_dir():
@@ -200,7 +232,11 @@ def main() -> int:
     for text in tally.tracebacks:
         print(f"\n{text}")
     print(f"\ntracebacks: {len(tally.tracebacks)}")
-    return 1 if tally.tracebacks else 0
+    status = 1 if tally.tracebacks else 0
+    if args.run_once:
+        with tempfile.TemporaryDirectory() as workdir:
+            status = max(status, run_once(root, Path(workdir)))
+    return status
 
 
 if __name__ == "__main__":
