@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from ingest.errors import ModelError, RuleError
@@ -61,6 +62,15 @@ def _matches(text: str, candidates: _Candidates, ner: NerResult | None) -> list[
     return [x.to_match() for x in checks if x.matched]
 
 
+@dataclass
+class MatchStats:
+    """Counts for metrics: articles some rule could still match after presearch, and the
+    articles the model had to read."""
+
+    candidates: int = 0
+    ner_articles: int = 0
+
+
 class Matcher:
     """Rules compiled into one term index; match batches of articles."""
 
@@ -71,11 +81,20 @@ class Matcher:
         self.presearch = Presearch(self.rules)
         self.index = self.presearch.index
 
-    def match_many(self, articles: Sequence[Article]) -> list[list[Match]]:
-        """The matches of every article, in article order; NER runs once, batched."""
+    def match_many(
+        self, articles: Sequence[Article], stats: MatchStats | None = None
+    ) -> list[list[Match]]:
+        """The matches of every article, in article order; NER runs once, batched.
+
+        `stats`, when given, counts presearch candidates and the articles NER ran on.
+        """
         texts = [a.text for a in articles]
         found = [self._presearch(t) for t in texts]
-        tagged = self._tag(texts, [f is not None and f.need_ner() for f in found])
+        wanted = [f is not None and f.need_ner() for f in found]
+        if stats is not None:
+            stats.candidates += sum(1 for f in found if f is not None)
+            stats.ner_articles += sum(wanted) if self.ner is not None and self.ner.has_model else 0
+        tagged = self._tag(texts, wanted)
         return [
             _matches(text, f, ner) if f is not None else []
             for text, f, ner in zip(texts, found, tagged, strict=True)

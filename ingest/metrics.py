@@ -34,9 +34,14 @@ class Metrics:
         )
         self.articles = Counter("wirewatch_articles", "New articles processed", registry=r)
         self.candidates = Counter(
-            "wirewatch_candidates", "Articles with at least one matching rule", registry=r
+            "wirewatch_candidates", "Articles some rule could match after presearch", registry=r
         )
-        self.ner_seconds = Counter("wirewatch_ner_seconds", "Time spent matching", registry=r)
+        self.ner_articles = Counter(
+            "wirewatch_ner_articles", "Articles the NER model read", registry=r
+        )
+        self.ner_seconds = Counter(
+            "wirewatch_match_seconds", "Time spent matching (presearch, NER, rules)", registry=r
+        )
         self.alerts = Counter("wirewatch_alerts", "Alerts published", ["rule_id"], registry=r)
         self.outbox_depth = Gauge("wirewatch_outbox_depth", "Alerts waiting", registry=r)
         self.latency = Histogram(

@@ -22,7 +22,7 @@ from ingest.errors import FetchError, ParseError, StoreError
 from ingest.feedstate import FeedStateStore
 from ingest.fetch import Fetcher
 from ingest.handoff import ArticleQueue
-from ingest.match import Matcher
+from ingest.match import Matcher, MatchStats
 from ingest.metrics import Metrics
 from ingest.models import Alert, Article, Document, RawEntry, Source, utcnow
 from ingest.normalize import normalize
@@ -299,13 +299,14 @@ class Pipeline:
     ) -> list[tuple[Alert, Story]]:
         matcher = self.matcher_of()
         started = time.perf_counter()
-        results = await asyncio.to_thread(matcher.match_many, articles)
+        stats = MatchStats()
+        results = await asyncio.to_thread(matcher.match_many, articles, stats)
         self.metrics.ner_seconds.inc(time.perf_counter() - started)
+        self.metrics.candidates.inc(stats.candidates)
+        self.metrics.ner_articles.inc(stats.ner_articles)
         now = utcnow()
         alerts: list[tuple[Alert, Story]] = []
         for article, matches in zip(articles, results, strict=True):
-            if matches:
-                self.metrics.candidates.inc()
             story = stories[article.id]
             others = tuple(s for s in story.sources if s != article.source)
             for match in matches:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.match import Matcher
+from ingest.match import Matcher, MatchStats
 from ingest.nlp import Ner
 from ingest.rules import load_rules_dir
 from tests.rules.conftest import ROOT, article
@@ -40,3 +40,15 @@ def test_seed_story_without_model_still_matches_by_full_name(tmp_path: Path) -> 
     match = Matcher(rules, None).match_many([article(SEED.read_text(encoding="utf-8"))])[0][0]
     names = {hit.name: hit.mentions for hit in match.entities}
     assert names["Donald Trump"] == ("Donald Trump", "Trump")  # the full name supports `Trump`
+
+
+@pytest.mark.timeout(30)
+def test_match_stats_count_candidates_and_ner(ner: Ner) -> None:
+    matcher = Matcher(load_rules_dir(ROOT / "rules"), ner)
+    articles = [
+        article(SEED.read_text(encoding="utf-8"), article_id="seed"),
+        article("Quarterly results beat forecasts at the car maker.", article_id="other"),
+    ]
+    stats = MatchStats()
+    matcher.match_many(articles, stats)
+    assert (stats.candidates, stats.ner_articles) == (1, 1)
