@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_delivery.py [--alerts 5000] [--polls 50]
 
-Needs the Redis of WIREWATCH_TEST_REDIS_URL (default redis://127.0.0.1:6379/0); everything is
+Needs the Redis of WIREWATCH_TEST_REDIS_URL (default redis://127.0.0.1:6379/15); everything is
 written under a throwaway key prefix and deleted afterwards. Prints:
 - alerts/second through the atomic claim + XADD + PUBLISH script, one at a time and with
   several publishers at once;
@@ -39,7 +39,7 @@ from ingest.store import Store  # noqa: E402
 from tests.service.conftest import VOCABULARY  # noqa: E402
 from tests.service.feedserver import rss, serve  # noqa: E402
 
-REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 def settings_for(prefix: str, folder: Path) -> Settings:

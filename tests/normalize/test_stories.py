@@ -1,6 +1,6 @@
 """StoryRegistry against the real Redis: exact repeats, near copies, expiry, concurrency.
 
-These tests need Redis at WIREWATCH_TEST_REDIS_URL (default redis://127.0.0.1:6379/0) and fail,
+These tests need Redis at WIREWATCH_TEST_REDIS_URL (default redis://127.0.0.1:6379/15) and fail,
 not skip, when it is down: story grouping is Redis semantics (Lua, TTL) and a fake proves little.
 """
 
