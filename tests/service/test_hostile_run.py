@@ -53,7 +53,8 @@ def hostile_routes(server: LocalServer, secret: Path) -> dict[str, Reply | objec
             headers=RSS),
         "/html": Reply(body=b"<!doctype html><html><body><p>Hello</p></body></html>",
                        headers={"Content-Type": "text/html"}),
-        "/junk": Reply(body=bytes(range(256)) * 64, headers={"Content-Type": "application/octet-stream"}),
+        "/junk": Reply(body=bytes(range(256)) * 64,
+                       headers={"Content-Type": "application/octet-stream"}),
         "/empty": Reply(body=b"", headers=RSS),
     }  # fmt: skip
 
