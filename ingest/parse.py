@@ -14,8 +14,12 @@ feed nor a wire story raises ParseError with the reason.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ingest.errors import ParseError
 from ingest.jsonfeed import parse_json_feed
-from ingest.models import Document, Source
+from ingest.models import Document, RawEntry, Source
 from ingest.parsed import DocumentKind, ParsedDocument, web_link
 from ingest.sniff import classify, decode_text, refuse_entity_declarations, xml_root_name
 from ingest.wirestory import first_sentence, parse_wire_story, wire_title
@@ -23,11 +27,13 @@ from ingest.xmlfeed import parse_feed, xml_content_type
 
 __all__ = [
     "DocumentKind",
+    "Parsed",
     "ParsedDocument",
     "classify",
     "decode_text",
     "first_sentence",
     "parse_document",
+    "parse_documents",
     "parse_feed",
     "parse_json_feed",
     "parse_wire_story",
@@ -37,6 +43,31 @@ __all__ = [
     "xml_content_type",
     "xml_root_name",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    entries: list[RawEntry]
+    errors: list[str]  # one per document that could not be parsed
+    ttl_s: float | None  # the longest <ttl> the documents declared
+
+
+def parse_documents(source: Source, documents: Iterable[Document]) -> Parsed:
+    """Entries of every document; a document that cannot be parsed is an error, not a crash."""
+    entries: list[RawEntry] = []
+    errors: list[str] = []
+    ttls: list[float] = []
+    for document in documents:
+        try:
+            parsed = parse_document(document, source)
+        except ParseError as exc:
+            message = str(exc)  # most already name the document
+            errors.append(message if document.url in message else f"{document.url}: {message}")
+            continue
+        entries.extend(parsed.entries)
+        if parsed.ttl_s:
+            ttls.append(parsed.ttl_s)
+    return Parsed(entries, errors, max(ttls, default=None))
 
 
 def parse_document(doc: Document, source: Source) -> ParsedDocument:

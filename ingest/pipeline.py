@@ -24,10 +24,10 @@ from ingest.fetch import Fetcher
 from ingest.handoff import ArticleQueue
 from ingest.match import Matcher, MatchStats
 from ingest.metrics import Metrics
-from ingest.models import Alert, Article, Document, RawEntry, Source, utcnow
+from ingest.models import Alert, Article, RawEntry, Source, utcnow
 from ingest.normalize import normalize
 from ingest.outbox import Outbox
-from ingest.parse import parse_document
+from ingest.parse import parse_documents
 from ingest.publish import Publisher
 from ingest.schedule import PollOutcome, SourceState, is_stale, next_state
 from ingest.settings import Settings
@@ -68,31 +68,6 @@ def entry_key(entry: RawEntry) -> str:
 
 def alert_id(rule_id: str, article_id: str) -> str:
     return hashlib.sha256(f"{rule_id}\x00{article_id}".encode()).hexdigest()[:24]
-
-
-@dataclass(frozen=True, slots=True)
-class Parsed:
-    entries: list[RawEntry]
-    errors: list[str]  # one per document that could not be parsed
-    ttl_s: float | None  # the longest <ttl> the documents declared
-
-
-def parse_documents(source: Source, documents: Iterable[Document]) -> Parsed:
-    """Entries of every document; a document that cannot be parsed is an error, not a crash."""
-    entries: list[RawEntry] = []
-    errors: list[str] = []
-    ttls: list[float] = []
-    for document in documents:
-        try:
-            parsed = parse_document(document, source)
-        except ParseError as exc:
-            message = str(exc)  # most already name the document
-            errors.append(message if document.url in message else f"{document.url}: {message}")
-            continue
-        entries.extend(parsed.entries)
-        if parsed.ttl_s:
-            ttls.append(parsed.ttl_s)
-    return Parsed(entries, errors, max(ttls, default=None))
 
 
 class Pipeline:

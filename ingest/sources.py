@@ -6,6 +6,7 @@ other entries still load.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from ingest.errors import ConfigError
 from ingest.models import Source, SourceKind
 from ingest.settings import Settings
 from ingest.yamlfile import LineDict, LineList, load_yaml_file
+
+log = logging.getLogger(__name__)
 
 ENTRY_KEYS = frozenset({"url", "name", "interval_s", "allow_private"})
 
@@ -173,3 +176,41 @@ def default_name(url: str, kind: SourceKind) -> str:
         parts = urlsplit(url)
         return f"{parts.hostname}{parts.path}".rstrip("/")
     return Path(unquote(urlsplit(url).path) if url.startswith("file:") else url).name or url
+
+
+@dataclass
+class SourcesFile:
+    """feeds.yaml, re-read when it changes; a broken edit keeps the last good sources."""
+
+    settings: Settings
+    sources: tuple[Source, ...] = ()
+    mtime_ns: int = -1
+
+    def refresh(self) -> bool:
+        """Reload if the file changed; True when the source list was (re)loaded.
+
+        The first load raises ConfigError for an unusable file (nothing to poll); later ones
+        log the error and keep polling the last good sources.
+        """
+        path = self.settings.feeds_file
+        try:
+            mtime_ns = path.stat().st_mtime_ns
+        except OSError:
+            mtime_ns = 0
+        if mtime_ns == self.mtime_ns:
+            return False
+        first = self.mtime_ns == -1
+        self.mtime_ns = mtime_ns
+        try:
+            loaded = load_sources(path, self.settings)
+        except ConfigError as exc:
+            if first:
+                raise
+            log.error("%s (still polling the %d sources loaded before)", exc, len(self.sources))
+            return False
+        for error in loaded.errors:
+            log.error("%s", error)
+        if loaded.sources or not loaded.errors:
+            self.sources = tuple(loaded.sources)
+        log.info("%d sources from %s", len(self.sources), path)
+        return True

@@ -17,7 +17,6 @@ import socket
 import sys
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,7 +32,7 @@ from ingest.pipeline import BatchReport, Pipeline
 from ingest.rulebook import RuleBook
 from ingest.schedule import is_due
 from ingest.settings import Settings
-from ingest.sources import load_sources
+from ingest.sources import SourcesFile
 from ingest.store import Store, describe_url
 
 log = logging.getLogger(__name__)
@@ -56,33 +55,6 @@ def _matcher(book: RuleBook | None) -> Matcher:
     if book is None:
         raise RuntimeError("a --role fetch worker does not match articles")
     return book.matcher
-
-
-@dataclass
-class SourcesFile:
-    """feeds.yaml, re-read when it changes; a broken edit keeps the last good sources."""
-
-    settings: Settings
-    sources: tuple[Source, ...] = ()
-    mtime_ns: int = -1
-
-    def refresh(self) -> bool:
-        """Reload if the file changed; True when the source list was (re)loaded."""
-        path = self.settings.feeds_file
-        try:
-            mtime_ns = path.stat().st_mtime_ns
-        except OSError:
-            mtime_ns = 0
-        if mtime_ns == self.mtime_ns:
-            return False
-        self.mtime_ns = mtime_ns
-        loaded = load_sources(path, self.settings)
-        for error in loaded.errors:
-            log.error("%s", error)
-        if loaded.sources or not loaded.errors:
-            self.sources = tuple(loaded.sources)
-        log.info("%d sources from %s", len(self.sources), path)
-        return True
 
 
 class Worker:
