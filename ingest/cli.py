@@ -96,7 +96,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "feeds":
         return cmd_feeds(settings)
     if args.rules_command == "check":
-        return cmd_rules_check(args.dir or settings.rules_dir)
+        return cmd_rules_check(args.dir or settings.rules_dir, settings.spacy_model == "blank")
     return cmd_rules_test(settings, args)
 
 
@@ -158,10 +158,13 @@ def cmd_feeds(settings: Settings) -> int:
     return EXIT_OK
 
 
-def cmd_rules_check(rules_dir: Path) -> int:
-    from ingest.rules import check_rules_dir
+def cmd_rules_check(rules_dir: Path, blank_model: bool) -> int:
+    from ingest.match import model_problems
+    from ingest.rules import check_rules_dir, load_rules_dir
 
     errors, warnings = check_rules_dir(rules_dir)
+    if blank_model:  # WIREWATCH_SPACY_MODEL=blank: `LABEL: any` rules will be refused
+        errors += model_problems(load_rules_dir(rules_dir).rules, None)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
     for error in errors:

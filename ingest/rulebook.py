@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 from collections.abc import Callable
@@ -63,12 +64,15 @@ class RuleBook:
         ner = self._ner_for(ruleset)
         unserved = model_problems(ruleset.rules, ner)
         if unserved:
-            # The whole folder stays at its previous version: keeping part of it could split
-            # rules that were meant to change together.
-            errors += [RuleError(e.path, e.line, e.message + "; rules not reloaded", e.rule_id)
+            # The model does not change while the service runs, so such a rule could never be
+            # served: it is refused on its own and every other rule goes live.
+            refused = {e.rule_id for e in unserved}
+            errors += [RuleError(e.path, e.line, e.message + "; rule refused", e.rule_id)
                        for e in unserved]  # fmt: skip
-        else:
-            self._ruleset, self._matcher = ruleset, Matcher(ruleset, ner)
+            ruleset = dataclasses.replace(
+                ruleset, rules=tuple(r for r in ruleset.rules if r.id not in refused)
+            )
+        self._ruleset, self._matcher = ruleset, Matcher(ruleset, ner)
         return self._report(errors)
 
     def _report(self, errors: list[RuleError]) -> tuple[RuleError, ...]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ingest.errors import ConfigError, ParseError, StoreError
 from ingest.explain import describe_article, describe_match, describe_near_miss
-from ingest.match import Matcher
+from ingest.match import Matcher, model_problems
 from ingest.models import Article, Document, Source
 from ingest.nlp import load_nlp
 from ingest.normalize import normalize
@@ -74,9 +74,12 @@ def run_trial(
 ) -> Iterator[str]:
     """Lines to print: one JSON object per article, or words."""
     ruleset = load_rules_dir(rules_dir)
-    for error in ruleset.errors:
+    ner = load_nlp(settings.spacy_model, settings.ner_batch_size)
+    unserved = model_problems(ruleset.rules, ner)  # `LABEL: any` with a blank model
+    for error in (*ruleset.errors, *unserved):
         print(f"error: {error}", file=sys.stderr)
-    matcher = Matcher(ruleset, load_nlp(settings.spacy_model, settings.ner_batch_size))
+    refused = {e.rule_id for e in unserved}
+    matcher = Matcher([r for r in ruleset.rules if r.id not in refused], ner)
     if rule_id is not None and rule_id not in matcher:
         known = ", ".join(sorted(rule.id for rule in ruleset.rules)) or "none"
         raise ConfigError(f"--rule {rule_id!r}: no such rule in {rules_dir} (rules: {known})")

@@ -101,17 +101,19 @@ def test_blank_model_refuses_any_label(blank_ner: Ner) -> None:
 
 
 @pytest.mark.timeout(20)
-def test_rulebook_keeps_old_rules_when_model_cannot_serve(tmp_path: Path, blank_ner: Ner) -> None:
+def test_rulebook_refuses_only_rules_the_model_cannot_serve(tmp_path: Path, blank_ner: Ner) -> None:
     (tmp_path / "a.yaml").write_text(RULE.format(id="a", term="truce"), encoding="utf-8")
-    book = RuleBook(tmp_path, blank_ner, debounce_ms=50)
     (tmp_path / "p.yaml").write_text(PERSON_ANY, encoding="utf-8")
-    errors = book.reload()
-    assert [str(e) for e in errors] == [
+    book = RuleBook(tmp_path, blank_ner, debounce_ms=50)  # at start: no earlier version
+    assert [str(e) for e in book.errors] == [
         f"{tmp_path / 'p.yaml'}:2: rule 'p': PERSON: any needs a statistical NER model, but none "
         "is loaded (WIREWATCH_SPACY_MODEL=blank): list names instead of 'any', or set "
-        "WIREWATCH_SPACY_MODEL=auto; rules not reloaded"
+        "WIREWATCH_SPACY_MODEL=auto; rule refused"
     ]
     assert _matched(book, "A truce began.") == ["a"]
+    (tmp_path / "b.yaml").write_text(RULE.format(id="b", term="talks"), encoding="utf-8")
+    assert len(book.reload()) == 1
+    assert _matched(book, "Truce talks began.") == ["a", "b"]
 
 
 @pytest.mark.timeout(20)

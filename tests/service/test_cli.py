@@ -127,3 +127,17 @@ def test_rules_test_unknown_rule_is_a_clear_error(
     assert main(["rules", "test", "--rule", "no-such-rule", str(SEED)]) == 1
     err = capsys.readouterr().err
     assert "no-such-rule" in err and "ceasefire-leader" in err and "Traceback" not in err
+
+
+def test_blank_model_refuses_only_any_rules(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("WIREWATCH_SPACY_MODEL", "blank")
+    assert main(["rules", "check"]) == 1
+    checked = capsys.readouterr().out
+    assert "GPE: any needs a statistical NER model" in checked
+    assert main(["rules", "test", "--json", str(SEED)]) == 0
+    captured = capsys.readouterr()
+    assert "ORG: any needs a statistical NER model" in captured.err
+    record = json.loads(captured.out)
+    assert [m["rule_id"] for m in record["matches"]] == ["ceasefire-leader"]
