@@ -142,3 +142,23 @@ def test_second_signal_stops_at_once(
             raise AssertionError(f"still running after a second signal\n{workers.logs()}") from None
         assert time.monotonic() - started < 10
     assert alerts_for(private_redis, channel, 0) == 0
+
+
+@pytest.mark.timeout(120)
+def test_story_dropped_into_a_spool_folder_alerts_once(
+    tmp_path: Path, private_redis: PrivateRedis, workers: Workers
+) -> None:
+    channel = f"alerts:spool:{uuid.uuid4().hex[:6]}"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    workers.env = worker_env(tmp_path, private_redis.url, [str(inbox)], channel)
+    workers.start()
+    time.sleep(1)
+    story = item(0)
+    (inbox / "story-0.txt").write_text(f"{story['title']}\n\n{story['body']}", encoding="utf-8")
+    wait_for(
+        lambda: sum(alert_counts(private_redis, channel).values()) == 1, 60, "spool alert", workers
+    )
+    (inbox / "story-0-again.txt").write_text(story["body"], encoding="utf-8")  # the same story
+    time.sleep(5)  # several polls of the folder
+    assert sum(alert_counts(private_redis, channel).values()) == 1, workers.logs()
