@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.dateline import parse_dateline
-from ingest.dedup import NEAR_DUPLICATE_BITS, bands, hamming, simhash
+from ingest.dedup import GUARANTEED_BITS, bands, hamming, simhash
 from ingest.models import RawEntry
 from ingest.normalize import normalize
 from ingest.textnorm import clean_text, fold_for_dedup, html_to_text
@@ -76,9 +76,9 @@ def test_fold_for_dedup_is_idempotent(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(
     st.integers(0, 2**64 - 1),
-    st.lists(st.integers(0, 63), max_size=NEAR_DUPLICATE_BITS, unique=True),
+    st.lists(st.integers(0, 63), max_size=GUARANTEED_BITS, unique=True),
 )
-def test_hashes_within_the_threshold_share_a_band(h: int, flipped: list[int]) -> None:
+def test_hashes_within_the_guarantee_share_a_band(h: int, flipped: list[int]) -> None:
     other = h
     for bit in flipped:
         other ^= 1 << bit

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 import redis.asyncio as aioredis
 
-from ingest.dedup import NEAR_DUPLICATE_BITS, bands, hamming
+from ingest.dedup import GUARANTEED_BITS, NEAR_DUPLICATE_BITS, bands, hamming
 from ingest.models import Article, RawEntry
 from ingest.normalize import normalize
 from ingest.stories import StoryRegistry
@@ -120,7 +120,7 @@ async def test_expired_band_entries_are_not_matched(
     # A band key kept alive by a newer story must not revive an older story whose window ended.
     base = article_from("black_sea_reuters.txt", "Reuters")
     first_band = bands(base.simhash)[0]
-    low_bits = 64 // (NEAR_DUPLICATE_BITS + 1) + 1  # covers the first band however it is sized
+    low_bits = 64 // (GUARANTEED_BITS + 1) + 1  # covers the first band however it is sized
     far = base.simhash ^ ((2**64 - 1) >> low_bits << low_bits)  # same first band, rest flipped
     old = dataclasses.replace(base, id="old", fingerprint="old")
     newer = dataclasses.replace(base, id="newer", fingerprint="newer", simhash=far)
