@@ -4,6 +4,7 @@ Redis away for 30 s, a worker killed with SIGKILL, two workers sharing sources."
 from __future__ import annotations
 
 import json
+import random
 import signal
 import time
 import uuid
@@ -181,3 +182,34 @@ def test_fetch_and_match_roles_split_the_work(
     assert set(counts) == expected_urls(range(total))
     assert all(n == 1 for n in counts.values()), counts
     assert "matching from" in workers.logs()
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("seed", [11])
+def test_kill_9_at_random_points_then_restart(
+    tmp_path: Path, private_redis: PrivateRedis, workers: Workers, seed: int
+) -> None:
+    channel = f"alerts:kills:{uuid.uuid4().hex[:6]}"
+    feeds, per_feed = 30, 20
+    total = feeds * per_feed
+    rng = random.Random(seed)
+    with serve() as server:
+        publish_feeds(server, consecutive(feeds, per_feed))
+        urls = [f"{server.base_url}/feed/{i}.xml" for i in range(feeds)]
+        workers.env = worker_env(tmp_path, private_redis.url, urls, channel)
+        for _ in range(4):  # start-up, fetching, NER, publishing, state writes: wherever it lands
+            victim = workers.start()
+            time.sleep(rng.uniform(0.5, 5.0))
+            victim.send_signal(signal.SIGKILL)
+            victim.wait(timeout=10)
+        workers.start()
+        wait_for(
+            lambda: len(alert_counts(private_redis, channel)) == total,
+            150,
+            "every alert after the kills",
+            workers,
+        )
+        time.sleep(3)
+        counts = alert_counts(private_redis, channel)
+    assert set(counts) == expected_urls(range(total))
+    assert all(n == 1 for n in counts.values()), counts
