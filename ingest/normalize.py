@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
+from datetime import datetime
 
 from ingest.dateline import parse_dateline
 from ingest.dedup import simhash_pair
 from ingest.language import detect_language, language_code
-from ingest.models import Article, RawEntry, SourceRef
+from ingest.models import Article, Dateline, RawEntry, SourceRef
 from ingest.textnorm import (
     clean_text,
     drop_boilerplate,
@@ -27,7 +29,7 @@ def normalize(entry: RawEntry) -> Article:
     # Titles arrive HTML-escaped even from feeds whose content is plain text.
     title = " ".join(_visible_text(entry.title, _looks_like_html(entry.title)).split())
     full_body = _body_text(entry.content, entry.content_is_html)
-    dateline, body = parse_dateline(full_body, entry.published)
+    dateline, body = _dateline_and_body(full_body, entry.published)
     body = clean_text(body)
     url = canonical_url(entry.link or entry.source_url)
     folded = fold_for_dedup(f"{title}\n{body}")
@@ -61,6 +63,33 @@ def _looks_like_html(text: str) -> bool:
 def _body_text(content: str, is_html: bool) -> str:
     lines = _visible_text(content, is_html).split("\n")
     return "\n".join(drop_boilerplate(lines))
+
+
+# "By Jane Doe", "By JANE DOE and JOHN ROE, Associated Press": a short credit line opening the
+# story, before the dateline. Dropped there (only there), so that the dateline is found.
+_NAME = r"[A-ZÀ-ÖØ-Þ][\w.'’-]*"  # a capitalised word: "by the end of ..." is prose
+_BYLINE = re.compile(rf"^\s*(?:By|BY)\s+{_NAME}(?:(?:,?\s+|,\s*)(?:and\s+)?{_NAME}){{0,8}}\s*$")
+_BYLINE_MAX_CHARS = 80
+
+
+def _dateline_and_body(text: str, published: datetime | None) -> tuple[Dateline | None, str]:
+    """The dateline opening the story, also when a byline stands before it."""
+    dateline, body = parse_dateline(text, published)
+    if dateline is not None:
+        return dateline, body
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and (not lines[start].strip() or _is_byline(lines[start])):
+        start += 1
+    if 0 < start < len(lines):
+        behind, rest = parse_dateline("\n".join(lines[start:]), published)
+        if behind is not None:  # only then was it a byline: the dateline proves it
+            return behind, rest
+    return None, text
+
+
+def _is_byline(line: str) -> bool:
+    return len(line) <= _BYLINE_MAX_CHARS and _BYLINE.match(line) is not None
 
 
 def _summary(body: str, entry: RawEntry) -> str:
