@@ -20,10 +20,12 @@ _BLOCK_TAGS = frozenset({
     "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
 })
 # fmt: on
-# Elements whose content is never text a reader sees.
+# Elements whose content is never text a reader sees, and picture captions: a caption opening
+# the content ("Photo: AP") would otherwise stand before the dateline and hide it.
 # fmt: off
 _DROPPED_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "title",
+    "figcaption",
 })
 # fmt: on
 
