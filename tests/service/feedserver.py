@@ -1,64 +1,67 @@
-"""A real HTTP server on 127.0.0.1 serving feeds from memory, for end-to-end tests."""
+"""Feeds served over real HTTP on 127.0.0.1 for end-to-end tests, and RSS built from stories.
+
+The server is the scriptable one of tests/fetch/server.py; this adds feeds set by path
+(`server.pages[path] = rss(...)`, replaceable at any time) and per-path answer delays.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from email.utils import format_datetime
 from html import escape
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+
+from tests.fetch.server import LocalServer
+from tests.fetch.server import serve as serve_local
 
 
 class FeedServer:
-    def __init__(self) -> None:
-        self.pages: dict[str, bytes] = {}
-        self.hits: dict[str, int] = {}
+    def __init__(self, local: LocalServer) -> None:
+        self.local = local
+        self.pages = _Pages(self._route)
         self.delays_s: dict[str, float] = {}  # answer these paths only after a pause
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
 
     @property
     def base_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.local.url("")
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        outer = self
+    def hits(self, path: str) -> int:
+        return self.local.hits(path)
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
-                time.sleep(outer.delays_s.get(self.path, 0.0))
-                body = outer.pages.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def _route(self, path: str) -> None:
+        def answer(handler: BaseHTTPRequestHandler) -> None:
+            time.sleep(self.delays_s.get(path, 0.0))
+            body = self.pages[path]
+            handler.send_response(200)
+            handler.send_header("Content-Type", "application/rss+xml; charset=utf-8")
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
+        self.local.routes[path] = answer
 
-        return Handler
+
+class _Pages(dict[str, bytes]):
+    """Feed bodies by path; a new path gets its route on the server."""
+
+    def __init__(self, on_new: Callable[[str], None]) -> None:
+        super().__init__()
+        self._on_new = on_new
+
+    def __setitem__(self, path: str, body: bytes) -> None:
+        if path not in self:
+            self._on_new(path)
+        super().__setitem__(path, body)
 
 
 @contextmanager
 def serve() -> Iterator[FeedServer]:
-    feeds = FeedServer()
-    thread = threading.Thread(target=feeds.server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield feeds
-    finally:
-        feeds.server.shutdown()
-        feeds.server.server_close()
+    with serve_local() as local:
+        yield FeedServer(local)
 
 
 def rss(items: list[dict[str, str]], title: str = "Test wire") -> bytes:

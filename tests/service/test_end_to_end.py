@@ -83,7 +83,7 @@ def test_seed_story_over_http_alerts_once(tmp_path: Path, key_prefix: str) -> No
         finally:
             subscriber.terminate()
             out, _ = subscriber.communicate(timeout=10)
-        assert server.hits["/world.xml"] == 2
+        assert server.hits("/world.xml") == 2
     alerts = [json.loads(line) for line in out.splitlines() if line.strip()]
     ours = [a for a in alerts if marker in a["article"]["url"]]
     assert len(ours) == 1, out

@@ -109,7 +109,7 @@ def test_sigterm_finishes_the_poll_in_flight(
             tmp_path, private_redis.url, [f"{server.base_url}/feed/0.xml"], channel
         )
         process = workers.start()
-        wait_for(lambda: server.hits.get("/feed/0.xml", 0) >= 1, 60, "the poll to start", workers)
+        wait_for(lambda: server.hits("/feed/0.xml") >= 1, 60, "the poll to start", workers)
         process.send_signal(signal.SIGTERM)
         try:
             code = process.wait(timeout=20)
@@ -131,7 +131,7 @@ def test_second_signal_stops_at_once(
         env = worker_env(tmp_path, private_redis.url, [f"{server.base_url}/feed/0.xml"], channel)
         workers.env = {**env, "WIREWATCH_SHUTDOWN_GRACE_S": "30"}
         process = workers.start()
-        wait_for(lambda: server.hits.get("/feed/0.xml", 0) >= 1, 60, "the poll to start", workers)
+        wait_for(lambda: server.hits("/feed/0.xml") >= 1, 60, "the poll to start", workers)
         process.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         started = time.monotonic()
