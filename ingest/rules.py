@@ -34,17 +34,17 @@ def load_rule_file(path: Path) -> list[Rule]:
         data = load_yaml_file(path)
     except YamlSyntaxError as exc:
         raise RuleFileErrors([RuleError(exc.path, exc.line, exc.message)]) from exc
-    rules = _parse_document(data, problems)
-    _check_unique(rules, problems)
-    if problems.errors:
-        raise RuleFileErrors(problems.errors)
-    return rules
+    return _checked(_parse_document(data, problems), problems)
 
 
 def parse_rules(items: LineList, path: str) -> list[Rule]:
     """Rules from an already-loaded YAML list of rule mappings (as found under `rules:`)."""
     problems = Problems(path)
-    rules = _parse_items(items, problems)
+    return _checked(_parse_items(items, problems), problems)
+
+
+def _checked(rules: list[Rule], problems: Problems) -> list[Rule]:
+    """The rules, unless they or their ids had problems: then every problem, at once."""
     _check_unique(rules, problems)
     if problems.errors:
         raise RuleFileErrors(problems.errors)

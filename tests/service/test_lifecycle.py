@@ -11,19 +11,20 @@ from pathlib import Path
 import pytest
 
 from tests.service.conftest import PrivateRedis, Workers, worker_env
-from tests.service.feedserver import FeedServer, serve
-from tests.service.test_delivery import alert_counts, item, publish_feeds, wait_for
+from tests.service.feedserver import FeedServer, rss, serve
+from tests.service.workload import (
+    alert_counts,
+    alerts_for,
+    feed_workers,
+    item,
+    publish_feeds,
+    wait_for,
+)
 
 TAKES_EFFECT_S = 2.0  # rule edits take effect within this (DESIGN.md)
 
 
-def alerts_for(private_redis: PrivateRedis, channel: str, number: int) -> int:
-    return alert_counts(private_redis, channel).get(f"https://wire.example/story/{number}", 0)
-
-
 def feed_with(server: FeedServer, items: list[dict[str, str]]) -> None:
-    from tests.service.feedserver import rss
-
     server.pages["/feed/0.xml"] = rss(items, "Feed 0")
 
 
@@ -103,11 +104,8 @@ def test_sigterm_finishes_the_poll_in_flight(
 ) -> None:
     channel = f"alerts:drain:{uuid.uuid4().hex[:6]}"
     with serve() as server:
-        publish_feeds(server, {0: [0]})
+        feed_workers(server, workers, tmp_path, private_redis.url, channel, {0: [0]})
         server.delays_s["/feed/0.xml"] = 3.0
-        workers.env = worker_env(
-            tmp_path, private_redis.url, [f"{server.base_url}/feed/0.xml"], channel
-        )
         process = workers.start()
         wait_for(lambda: server.hits("/feed/0.xml") >= 1, 60, "the poll to start", workers)
         process.send_signal(signal.SIGTERM)
@@ -126,10 +124,11 @@ def test_second_signal_stops_at_once(
 ) -> None:
     channel = f"alerts:stop:{uuid.uuid4().hex[:6]}"
     with serve() as server:
-        publish_feeds(server, {0: [0]})
+        feed_workers(
+            server, workers, tmp_path, private_redis.url, channel, {0: [0]},
+            WIREWATCH_SHUTDOWN_GRACE_S="30",
+        )  # fmt: skip
         server.delays_s["/feed/0.xml"] = 40.0
-        env = worker_env(tmp_path, private_redis.url, [f"{server.base_url}/feed/0.xml"], channel)
-        workers.env = {**env, "WIREWATCH_SHUTDOWN_GRACE_S": "30"}
         process = workers.start()
         wait_for(lambda: server.hits("/feed/0.xml") >= 1, 60, "the poll to start", workers)
         process.send_signal(signal.SIGTERM)
