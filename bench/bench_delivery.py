@@ -28,14 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.fetch import Fetcher  # noqa: E402
-from ingest.metrics import Metrics  # noqa: E402
+from ingest.delivery.store import Store  # noqa: E402
+from ingest.fetch.fetcher import Fetcher  # noqa: E402
+from ingest.match.nlp import load_nlp  # noqa: E402
 from ingest.models import Alert, Article, Match, Source, SourceRef  # noqa: E402
-from ingest.nlp import load_nlp  # noqa: E402
-from ingest.pipeline import Pipeline  # noqa: E402
-from ingest.rulebook import RuleBook  # noqa: E402
+from ingest.service.metrics import Metrics  # noqa: E402
+from ingest.service.pipeline import Pipeline  # noqa: E402
+from ingest.service.rulebook import RuleBook  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
-from ingest.store import Store  # noqa: E402
 from tests.service.conftest import VOCABULARY  # noqa: E402
 from tests.service.feedserver import rss, serve  # noqa: E402
 

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from ingest.fetch import Fetcher, is_public_address, resolve_host
+from ingest.fetch.fetcher import Fetcher, is_public_address, resolve_host
+from ingest.fetch.schedule import PollOutcome, SourceState, next_state
 from ingest.models import Source
-from ingest.parse import parse_document
-from ingest.schedule import PollOutcome, SourceState, next_state
+from ingest.parse.documents import parse_document
 from ingest.settings import Settings
 
 GOAL_FEEDS_PER_MIN = 2000

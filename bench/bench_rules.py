@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.match import Matcher  # noqa: E402
+from ingest.match.matcher import Matcher  # noqa: E402
+from ingest.match.nlp import load_nlp  # noqa: E402
 from ingest.models import Article, SourceRef  # noqa: E402
-from ingest.nlp import load_nlp  # noqa: E402
-from ingest.rulemodel import EntityCondition, Rule  # noqa: E402
+from ingest.rules.model import EntityCondition, Rule  # noqa: E402
 from ingest.settings import Settings  # noqa: E402
 
 SEED = ROOT / "seeds" / "000_820d276074f311ca.txt"

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 import redis.asyncio as aioredis  # noqa: E402
 
 from ingest.models import Article, SourceRef  # noqa: E402
-from ingest.stories import StoryRegistry  # noqa: E402
+from ingest.stories.registry import StoryRegistry  # noqa: E402
 
 REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 

@@ -9,7 +9,7 @@ Two sources of pairs:
     dateline and credit line changed, a paragraph dropped, a sentence added, copy-edits), and
     against every other seed (several are about ceasefires, so same-topic pairs are included).
 
-The numbers printed are what ingest/dedup.py cites for NEAR_DUPLICATE_BITS.
+The numbers printed are what ingest/normalize/simhash.py cites for NEAR_DUPLICATE_BITS.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.dateline import parse_dateline  # noqa: E402
-from ingest.dedup import (  # noqa: E402
+from ingest.normalize.dateline import parse_dateline  # noqa: E402
+from ingest.normalize.simhash import (  # noqa: E402
     CHECK_BITS,
     HASH_BITS,
     NEAR_DUPLICATE_BITS,

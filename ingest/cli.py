@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: settings: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from ingest.logs import setup_logging
+    from ingest.service.logs import setup_logging
 
     setup_logging(settings.log_level, settings.log_format)
     try:
@@ -101,7 +101,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(settings: Settings, once: bool, role: str) -> int:
-    from ingest.worker import Worker
+    from ingest.service.worker import Worker
 
     worker = Worker(settings)
     if once and role != "all":
@@ -121,8 +121,8 @@ def cmd_run(settings: Settings, once: bool, role: str) -> int:
 
 
 def cmd_subscribe(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.store import Store
-    from ingest.subscribe import SubscribeOptions, alert_as_text, subscribe
+    from ingest.delivery.store import Store
+    from ingest.delivery.subscribe import SubscribeOptions, alert_as_text, subscribe
 
     options = SubscribeOptions(
         channels=tuple(args.channels),
@@ -152,15 +152,15 @@ def cmd_subscribe(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_feeds(settings: Settings) -> int:
-    from ingest.report import feeds_report
+    from ingest.service.report import feeds_report
 
     print(asyncio.run(feeds_report(settings)))
     return EXIT_OK
 
 
 def cmd_rules_check(rules_dir: Path, blank_model: bool) -> int:
-    from ingest.match import model_problems
-    from ingest.rules import check_rules_dir, load_rules_dir
+    from ingest.match.matcher import model_problems
+    from ingest.rules.files import check_rules_dir, load_rules_dir
 
     errors, warnings = check_rules_dir(rules_dir)
     if blank_model:  # WIREWATCH_SPACY_MODEL=blank: `LABEL: any` rules will be refused
@@ -187,7 +187,7 @@ def parse_age_s(text: str) -> float:
 
 
 def cmd_rules_test(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.trial import load_articles, recent_articles, run_trial
+    from ingest.service.trial import load_articles, recent_articles, run_trial
 
     if not args.paths and not args.since:
         print("error: give article files, or --since AGE", file=sys.stderr)

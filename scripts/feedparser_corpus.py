@@ -31,10 +31,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ingest.errors import FetchError, ParseError
-from ingest.fetch import Fetcher
+from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.schedule import SourceState
 from ingest.models import Document, FetchResult, Source
-from ingest.parse import parse_document
-from ingest.schedule import SourceState
+from ingest.parse.documents import parse_document
 from ingest.settings import Settings
 
 HEADER_LINE = re.compile(rb"^Header:\s*([\w-]+):\s*(.*?)\s*$", re.MULTILINE)

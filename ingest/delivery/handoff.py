@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from ingest.delivery.store import Store
 from ingest.models import Article, SourceRef
-from ingest.store import Store
-from ingest.stories import Story
+from ingest.stories.registry import Story
 
 GROUP = "matchers"
 

@@ -8,21 +8,28 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Literal
+from typing import Literal, Protocol
 
+from ingest.delivery.outbox import Outbox
+from ingest.delivery.store import Store
 from ingest.errors import StoreError
-from ingest.metrics import Metrics
 from ingest.models import Alert
-from ingest.outbox import Outbox
-from ingest.store import Store
 
 log = logging.getLogger(__name__)
 
 Delivery = Literal["published", "repeat", "queued", "dropped"]  # dropped: the outbox was full
 
 
+class PublishCounters(Protocol):
+    """What the publisher reports; the service's metrics implement it."""
+
+    def alert_published(self, rule_id: str) -> None: ...
+
+    def outbox_depth_is(self, depth: int) -> None: ...
+
+
 class Publisher:
-    def __init__(self, store: Store, outbox: Outbox, metrics: Metrics) -> None:
+    def __init__(self, store: Store, outbox: Outbox, metrics: PublishCounters) -> None:
         self.store = store
         self.outbox = outbox
         self.metrics = metrics
@@ -34,11 +41,11 @@ class Publisher:
         except StoreError as exc:
             log.warning("Redis away (%s): alert %s kept in the outbox", exc, alert.alert_id)
             kept = self.outbox.put(alert.alert_id, story_id, alert.dumps())
-            self.metrics.outbox_depth.set(self.outbox.depth())
+            self.metrics.outbox_depth_is(self.outbox.depth())
             return "queued" if kept else "dropped"
         if not stream_id:
             return "repeat"
-        self.metrics.alerts.labels(rule_id=alert.match.rule_id).inc()
+        self.metrics.alert_published(alert.match.rule_id)
         match = alert.match
         log.info("alert %s: %s on %r", match.rule_id, match.channel, alert.article.title)
         return "published"
@@ -59,5 +66,5 @@ class Publisher:
             delivered += 1
         if delivered:
             log.info("delivered %d alerts from the outbox", delivered)
-        self.metrics.outbox_depth.set(self.outbox.depth())
+        self.metrics.outbox_depth_is(self.outbox.depth())
         return delivered

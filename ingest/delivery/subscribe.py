@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ingest.store import Store
+from ingest.delivery.store import Store
 
 Emit = Callable[[str], None]
 

@@ -1,6 +1,6 @@
 """Which addresses a fetch may reach: resolve a host, refuse loopback/private/reserved ones.
 
-Pure policy and a resolver, no HTTP: `ingest.fetch` checks every host (also after each
+Pure policy and a resolver, no HTTP: `ingest.fetch.fetcher` checks every host (also after each
 redirect) and pins its connections to the addresses checked here, so a DNS answer that changes
 in between (DNS rebinding) cannot slip past.
 """

@@ -19,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from ingest.errors import StoreError
-from ingest.schedule import SourceState
+from ingest.fetch.schedule import SourceState
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ a total time bound for slow-drip bodies, a size cap counted on decoded bytes (gz
 and an SSRF guard that resolves every host (also after each redirect) and refuses
 non-public addresses unless allowed.
 
-The pieces that need no network live beside it: the address policy in `ingest.addressguard`,
-decompression, header values and the FetchResult of an answer in `ingest.httpparts`. Local
-sources (file, spool) are read by `ingest.localsource` in a worker thread.
+The pieces that need no network live beside it: the address policy in `ingest.fetch.addressguard`,
+decompression, header values and the FetchResult of an answer in `ingest.fetch.httpparts`. Local
+sources (file, spool) are read by `ingest.fetch.localsource` in a worker thread.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from typing import Any
 import httpcore
 import httpx
 
-from ingest.addressguard import Resolver, is_public_address, refuse_private, resolve_host
 from ingest.errors import BlockedAddress, FetchError, TooLarge, WirewatchError
-from ingest.httpparts import HttpAnswer, Inflater, conditional_headers, http_result
-from ingest.localsource import read_file_source, read_spool
+from ingest.fetch.addressguard import Resolver, is_public_address, refuse_private, resolve_host
+from ingest.fetch.httpparts import HttpAnswer, Inflater, conditional_headers, http_result
+from ingest.fetch.localsource import read_file_source, read_spool
+from ingest.fetch.schedule import SourceState
 from ingest.models import FetchResult, Source
-from ingest.schedule import SourceState
 from ingest.settings import Settings
 
 __all__ = [

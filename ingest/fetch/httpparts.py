@@ -1,5 +1,6 @@
 """Pure pieces of HTTP fetching: bounded decompression, the header values we honour, and the
-FetchResult an HTTP answer makes. No HTTP library here: `ingest.fetch` talks to the network."""
+FetchResult an HTTP answer makes. No HTTP library here: `ingest.fetch.fetcher` talks to the
+network."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
 from ingest.errors import FetchError, HttpStatusError, TooLarge
+from ingest.fetch.schedule import SourceState
 from ingest.models import Document, FetchResult, Source, utcnow
-from ingest.schedule import SourceState
 
 SUPPORTED_CODINGS = ("", "identity", "gzip", "x-gzip", "deflate")
 

@@ -15,8 +15,8 @@ from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
 
 from ingest.errors import TooLarge
+from ingest.fetch.schedule import SourceState
 from ingest.models import Document, FetchResult, Source
-from ingest.schedule import SourceState
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ingest.mentions import EntityResult, find_entities
+from ingest.match.mentions import EntityResult, find_entities
+from ingest.match.nlp import NerResult
+from ingest.match.presearch import CompiledRule
+from ingest.match.termindex import Hit, TextHits
 from ingest.models import EntityHit, Match
-from ingest.nlp import NerResult
-from ingest.presearch import CompiledRule
-from ingest.termindex import Hit, TextHits
 
 SNIPPET_CHARS = 300
 

@@ -6,7 +6,7 @@ ceasefire-leader -> alerts:ceasefire: matched term 'ceasefire'; PERSON Donald Tr
 
 from __future__ import annotations
 
-from ingest.evaluation import Explanation
+from ingest.match.evaluation import Explanation
 from ingest.models import Article, EntityHit, Match
 
 TITLE_CHARS = 100

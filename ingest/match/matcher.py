@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from ingest.errors import ModelError, RuleError
-from ingest.evaluation import Explanation, evaluate
+from ingest.match.evaluation import Explanation, evaluate
+from ingest.match.nlp import Ner, NerResult
+from ingest.match.presearch import CompiledRule, Presearch
+from ingest.match.termindex import TextHits
+from ingest.match.terms import sentences
 from ingest.models import Article, Match
-from ingest.nlp import Ner, NerResult
-from ingest.presearch import CompiledRule, Presearch
-from ingest.rulemodel import Rule
-from ingest.rules import RuleSet
-from ingest.termindex import TextHits
-from ingest.terms import sentences
+from ingest.rules.files import RuleSet
+from ingest.rules.model import Rule
 
 MODEL_NEEDED = (
     "{label}: any needs a statistical NER model, but none is loaded (WIREWATCH_SPACY_MODEL=blank): "

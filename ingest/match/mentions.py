@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingest.match.nlp import Entity, NerResult
+from ingest.match.presearch import CompiledCondition, CompiledName
+from ingest.match.termindex import Hit, TextHits
+from ingest.match.terms import words
 from ingest.models import EntityHit
-from ingest.nlp import Entity, NerResult
-from ingest.presearch import CompiledCondition, CompiledName
-from ingest.termindex import Hit, TextHits
-from ingest.terms import words
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 Each rule is filed under one trigger term (the longest of its required terms, likely the rarest),
 so a text's hits reach only the rules they could satisfy; those get the cheap term check, and
-only the survivors go on to NER and full evaluation (`ingest.evaluation`).
+only the survivors go on to NER and full evaluation (`ingest.match.evaluation`).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, KeysView, Sequence
 from dataclasses import dataclass, field
 
-from ingest.rulemodel import EntityCondition, NameSpec, Rule
-from ingest.termindex import TermIndex, TextHits
-from ingest.terms import TermKind, words
+from ingest.match.termindex import TermIndex, TextHits
+from ingest.match.terms import TermKind, words
+from ingest.rules.model import EntityCondition, NameSpec, Rule
 
 
 @dataclass(frozen=True, slots=True)

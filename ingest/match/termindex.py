@@ -16,7 +16,7 @@ from itertools import accumulate
 
 import ahocorasick
 
-from ingest.terms import Folded, TermKind, fold, split_words, variants
+from ingest.match.terms import Folded, TermKind, fold, split_words, variants
 
 _MIN_SPLIT_PART = 3  # `cease fire` joins to `ceasefire`; `is land` must not become `island`
 

@@ -6,18 +6,18 @@ import hashlib
 import re
 from datetime import datetime
 
-from ingest.dateline import parse_dateline
-from ingest.dedup import simhash_pair
-from ingest.language import detect_language, language_code
 from ingest.models import Article, Dateline, RawEntry, SourceRef
-from ingest.textnorm import (
+from ingest.normalize.dateline import parse_dateline
+from ingest.normalize.language import detect_language, language_code
+from ingest.normalize.simhash import simhash_pair
+from ingest.normalize.textnorm import (
     clean_text,
     drop_boilerplate,
     first_sentences,
     fold_for_dedup,
     html_to_text,
 )
-from ingest.urls import canonical_url
+from ingest.normalize.urls import canonical_url
 
 ID_HEX_CHARS = 20  # 80 bits: no collision in any realistic article volume
 SUMMARY_SENTENCES = 2

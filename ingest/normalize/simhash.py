@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from ingest.textnorm import fold_for_dedup
+from ingest.normalize.textnorm import fold_for_dedup
 
 HASH_BITS = 64
 SHINGLE_WORDS = 3

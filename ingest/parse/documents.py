@@ -18,12 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ingest.errors import ParseError
-from ingest.jsonfeed import parse_json_feed
 from ingest.models import Document, RawEntry, Source
-from ingest.parsed import DocumentKind, ParsedDocument, web_link
-from ingest.sniff import classify, decode_text, refuse_entity_declarations, xml_root_name
-from ingest.wirestory import first_sentence, parse_wire_story, wire_title
-from ingest.xmlfeed import parse_feed, xml_content_type
+from ingest.parse.jsonfeed import parse_json_feed
+from ingest.parse.parsed import DocumentKind, ParsedDocument, web_link
+from ingest.parse.sniff import classify, decode_text, refuse_entity_declarations, xml_root_name
+from ingest.parse.wirestory import first_sentence, parse_wire_story, wire_title
+from ingest.parse.xmlfeed import parse_feed, xml_content_type
 
 __all__ = [
     "DocumentKind",

@@ -8,7 +8,7 @@ from typing import Any
 
 from ingest.errors import ParseError
 from ingest.models import Document, RawEntry, Source
-from ingest.parsed import ParsedDocument, web_link
+from ingest.parse.parsed import ParsedDocument, web_link
 
 
 def parse_json_feed(text: str, doc: Document, source: Source) -> ParsedDocument:

@@ -12,7 +12,7 @@ import codecs
 import re
 
 from ingest.errors import ParseError
-from ingest.parsed import DocumentKind
+from ingest.parse.parsed import DocumentKind
 
 FEED_ROOTS = frozenset({"rss", "feed", "rdf", "channel"})
 MAX_JUNK_RATIO = 0.02  # control characters and undecodable bytes allowed in a text story

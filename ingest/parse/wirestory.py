@@ -10,7 +10,7 @@ import re
 
 from ingest.errors import ParseError
 from ingest.models import Document, RawEntry, Source
-from ingest.parsed import ParsedDocument
+from ingest.parse.parsed import ParsedDocument
 
 HEADLINE_MAX_CHARS = 150  # a first line this short, without a dateline, is the headline
 TITLE_MAX_CHARS = 300

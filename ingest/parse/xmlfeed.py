@@ -1,7 +1,7 @@
 """RSS, Atom and RDF feeds -> RawEntry, through feedparser.
 
 The only module that imports feedparser. A broken feed is data (`bozo`): as long as entries
-come out, they are used. Callers sniff first (`ingest.sniff`): by the time a body gets here it
+come out, they are used. Callers sniff first (`ingest.parse.sniff`): by the time a body gets here it
 has an RSS/Atom/RDF root and declares no entities.
 """
 
@@ -16,7 +16,7 @@ import feedparser
 
 from ingest.errors import ParseError
 from ingest.models import Document, RawEntry, Source
-from ingest.parsed import ParsedDocument, web_link
+from ingest.parse.parsed import ParsedDocument, web_link
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
 

@@ -2,7 +2,7 @@
 
 A file is all-or-nothing: one problem rejects the whole file, so a half-edited file never runs
 half its rules. `load_rules_dir` lets the caller pass the last good version of each file, which
-is how a broken edit keeps the previous rules running (see `ingest.rulebook`).
+is how a broken edit keeps the previous rules running (see `ingest.service.rulebook`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import RuleError, RuleFileErrors
-from ingest.rulemodel import Rule
-from ingest.ruleparse import Problems, parse_rule
+from ingest.rules.model import Rule
+from ingest.rules.parse import Problems, parse_rule
 from ingest.yamlfile import LineDict, LineList, YamlSyntaxError, load_yaml_file
 
 

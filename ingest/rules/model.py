@@ -1,4 +1,4 @@
-"""The rule model: what a rule file's entries become once checked (see `ingest.rules`)."""
+"""The rule model: what a rule file's entries become once checked (see `ingest.rules.files`)."""
 
 from __future__ import annotations
 

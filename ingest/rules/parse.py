@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from ingest.errors import RuleError
-from ingest.rulemodel import EntityCondition, NameSpec, NearCondition, Rule
+from ingest.rules.model import EntityCondition, NameSpec, NearCondition, Rule
 from ingest.yamlfile import LineDict, LineList
 
 ENTITY_LABELS = frozenset(  # spaCy's English NER labels (OntoNotes)

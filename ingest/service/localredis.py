@@ -89,7 +89,7 @@ def _wait_until_reachable(host: str, port: int, wait_s: float) -> bool:
 
 
 def main() -> int:
-    """`python -m ingest.localredis [URL]`: used by the quick start and CI scripts."""
+    """`python -m ingest.service.localredis [URL]`: used by the quick start and CI scripts."""
     import sys
 
     url = sys.argv[1] if len(sys.argv) > 1 else "redis://127.0.0.1:6379/0"

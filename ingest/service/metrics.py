@@ -56,6 +56,12 @@ class Metrics:
         )  # fmt: skip
         self.last_tick = Gauge("wirewatch_last_tick_timestamp", "Scheduler heartbeat", registry=r)
 
+    def alert_published(self, rule_id: str) -> None:
+        self.alerts.labels(rule_id=rule_id).inc()
+
+    def outbox_depth_is(self, depth: int) -> None:
+        self.outbox_depth.set(depth)
+
     def heartbeat(self) -> None:
         self.last_beat = time.time()
         self.last_tick.set(self.last_beat)

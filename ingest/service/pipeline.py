@@ -18,21 +18,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ingest.delivery.handoff import ArticleQueue
+from ingest.delivery.outbox import Outbox
+from ingest.delivery.publisher import Publisher
+from ingest.delivery.store import Store
 from ingest.errors import FetchError, ParseError, StoreError
-from ingest.feedstate import FeedStateStore
-from ingest.fetch import Fetcher
-from ingest.handoff import ArticleQueue
-from ingest.match import Matcher, MatchStats
-from ingest.metrics import Metrics
+from ingest.fetch.feedstate import FeedStateStore
+from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.schedule import PollOutcome, SourceState, is_stale, next_state
+from ingest.match.matcher import Matcher, MatchStats
 from ingest.models import Alert, Article, RawEntry, Source, utcnow
-from ingest.normalize import normalize
-from ingest.outbox import Outbox
-from ingest.parse import parse_documents
-from ingest.publish import Publisher
-from ingest.schedule import PollOutcome, SourceState, is_stale, next_state
+from ingest.normalize.article import normalize
+from ingest.parse.documents import parse_documents
+from ingest.service.metrics import Metrics
 from ingest.settings import Settings
-from ingest.store import Store
-from ingest.stories import Story, StoryRegistry
+from ingest.stories.registry import Story, StoryRegistry
 
 log = logging.getLogger(__name__)
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ingest.feedstate import FeedStateStore
+from ingest.delivery.store import Store
+from ingest.fetch.feedstate import FeedStateStore
+from ingest.fetch.schedule import SourceState, is_stale
+from ingest.fetch.sources import load_sources
 from ingest.models import utcnow
-from ingest.schedule import SourceState, is_stale
 from ingest.settings import Settings
-from ingest.sources import load_sources
-from ingest.store import Store
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

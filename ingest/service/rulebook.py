@@ -16,9 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ingest.errors import RuleError
-from ingest.match import Matcher, model_problems
-from ingest.nlp import Ner
-from ingest.rules import RuleSet, load_rules_dir
+from ingest.match.matcher import Matcher, model_problems
+from ingest.match.nlp import Ner
+from ingest.rules.files import RuleSet, load_rules_dir
 
 log = logging.getLogger(__name__)
 

@@ -10,16 +10,16 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+from ingest.delivery.store import Store
 from ingest.errors import ConfigError, ParseError, StoreError
-from ingest.explain import describe_article, describe_match, describe_near_miss
-from ingest.match import Matcher, model_problems
+from ingest.match.explain import describe_article, describe_match, describe_near_miss
+from ingest.match.matcher import Matcher, model_problems
+from ingest.match.nlp import load_nlp
 from ingest.models import Article, Document, Source
-from ingest.nlp import load_nlp
-from ingest.normalize import normalize
-from ingest.parse import parse_document
-from ingest.rules import load_rules_dir
+from ingest.normalize.article import normalize
+from ingest.parse.documents import parse_document
+from ingest.rules.files import load_rules_dir
 from ingest.settings import Settings
-from ingest.store import Store
 
 
 def files_under(paths: Sequence[Path]) -> Iterator[Path]:

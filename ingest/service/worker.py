@@ -21,19 +21,19 @@ from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from ingest.delivery.handoff import ArticleQueue
+from ingest.delivery.store import Store, describe_url
 from ingest.errors import StoreError
-from ingest.fetch import Fetcher
-from ingest.handoff import ArticleQueue
-from ingest.match import Matcher
-from ingest.metrics import Metrics
+from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.schedule import is_due
+from ingest.fetch.sources import SourcesFile
+from ingest.match.matcher import Matcher
+from ingest.match.nlp import Ner, load_nlp
 from ingest.models import Source, utcnow
-from ingest.nlp import Ner, load_nlp
-from ingest.pipeline import BatchReport, Pipeline
-from ingest.rulebook import RuleBook
-from ingest.schedule import is_due
+from ingest.service.metrics import Metrics
+from ingest.service.pipeline import BatchReport, Pipeline
+from ingest.service.rulebook import RuleBook
 from ingest.settings import Settings
-from ingest.sources import SourcesFile
-from ingest.store import Store, describe_url
 
 log = logging.getLogger(__name__)
 

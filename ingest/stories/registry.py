@@ -26,8 +26,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ingest.dedup import CHECK_BITS, NEAR_DUPLICATE_BITS, bands
 from ingest.models import Article, SourceRef
+from ingest.normalize.simhash import CHECK_BITS, NEAR_DUPLICATE_BITS, bands
 
 _ASSIGN = """
 local fp_key = KEYS[1]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.outbox import Outbox
+from ingest.delivery.outbox import Outbox
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.feedstate import FeedStateStore
+from ingest.delivery.store import Store
+from ingest.fetch.feedstate import FeedStateStore
 from ingest.settings import Settings
-from ingest.store import Store
 
 ids = st.lists(st.text(min_size=1, max_size=12), max_size=30)
 

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from ingest.delivery.store import Store
+from ingest.delivery.subscribe import SubscribeOptions, since_to_stream_id, subscribe
 from ingest.models import Alert, Article, Dateline, EntityHit, Match, SourceRef
 from ingest.settings import Settings
-from ingest.store import Store
-from ingest.subscribe import SubscribeOptions, since_to_stream_id, subscribe
 
 pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(30)]
 

@@ -20,7 +20,7 @@ from pathlib import PurePosixPath
 import pytest
 from prometheus_client import start_http_server
 
-from ingest.metrics import Metrics
+from ingest.service.metrics import Metrics
 from tests.deploy.helpers import DEPLOY, ROOT, setting_env_names, settings_from
 
 DOCKERFILE = DEPLOY / "Dockerfile"

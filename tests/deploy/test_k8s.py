@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from ingest.rules import check_rules_dir
+from ingest.fetch.sources import load_sources
+from ingest.rules.files import check_rules_dir
 from ingest.settings import Settings
-from ingest.sources import load_sources
 from tests.deploy.helpers import (
     K8S,
     ROOT,

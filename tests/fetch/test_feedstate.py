@@ -9,8 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from ingest.errors import StoreError
-from ingest.feedstate import FeedStateStore
-from ingest.schedule import SourceState
+from ingest.fetch.feedstate import FeedStateStore
+from ingest.fetch.schedule import SourceState
 from tests.conftest import TEST_REDIS_URL
 
 pytestmark = [

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ParseError
-from ingest.fetch import Fetcher
+from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.schedule import SourceState
 from ingest.models import RawEntry
-from ingest.parse import parse_document
-from ingest.schedule import SourceState
+from ingest.parse.documents import parse_document
 from tests.fetch.helpers import http_source
 from tests.fetch.server import LocalServer, Reply, serve
 
 pytestmark = pytest.mark.timeout(10)
 
 SECRET = "TOP-SECRET-9f8e7d6c5b4a"
-CASES = Path(__file__).parent / "cases"
+CASES = Path(__file__).parents[1] / "parse" / "cases"
 
 
 @pytest.fixture

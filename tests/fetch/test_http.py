@@ -15,9 +15,9 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 
 from ingest.errors import FetchError, HttpStatusError, ParseError, TooLarge
-from ingest.fetch import Fetcher
-from ingest.parse import parse_document
-from ingest.schedule import PollOutcome, SourceState, next_state
+from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.schedule import PollOutcome, SourceState, next_state
+from ingest.parse.documents import parse_document
 from tests.fetch.helpers import MidRandom, http_source, rss
 from tests.fetch.server import LocalServer, Reply, serve
 

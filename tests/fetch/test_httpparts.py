@@ -8,7 +8,7 @@ import zlib
 import pytest
 
 from ingest.errors import FetchError, TooLarge
-from ingest.httpparts import Inflater, parse_max_age_s, parse_retry_after_s
+from ingest.fetch.httpparts import Inflater, parse_max_age_s, parse_retry_after_s
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest import schedule
 from ingest.errors import FetchError, TooLarge
-from ingest.fetch import Fetcher
+from ingest.fetch import schedule
+from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.schedule import PollOutcome, SourceState, next_state
 from ingest.models import FetchResult, Source
-from ingest.parse import parse_document
-from ingest.schedule import PollOutcome, SourceState, next_state
+from ingest.parse.documents import parse_document
 from tests.fetch.helpers import MidRandom, rss
 
 pytestmark = pytest.mark.timeout(10)

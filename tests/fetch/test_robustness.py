@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from ingest.errors import ParseError
 from ingest.models import Document, Source
-from ingest.parse import parse_document, wire_title
+from ingest.parse.documents import parse_document, wire_title
 
 SOURCE = Source(url="/spool", name="s", kind="spool", interval_s=60)
 

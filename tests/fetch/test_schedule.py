@@ -11,8 +11,7 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
 from ingest.errors import FetchError, HttpStatusError, ParseError
-from ingest.models import Document, FetchResult, Source
-from ingest.schedule import (
+from ingest.fetch.schedule import (
     PollOutcome,
     SourceState,
     backoff_s,
@@ -20,6 +19,7 @@ from ingest.schedule import (
     is_stale,
     next_state,
 )
+from ingest.models import Document, FetchResult, Source
 from tests.fetch.helpers import MidRandom
 
 pytestmark = pytest.mark.timeout(30)

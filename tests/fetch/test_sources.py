@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ConfigError
-from ingest.sources import load_sources
+from ingest.fetch.sources import load_sources
 
 pytestmark = pytest.mark.timeout(10)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ConfigError
-from ingest.sources import SourcesFile
+from ingest.fetch.sources import SourcesFile
 
 pytestmark = pytest.mark.timeout(10)
 

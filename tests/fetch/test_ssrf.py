@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from ingest.errors import BlockedAddress, FetchError
-from ingest.fetch import Fetcher, is_public_address
-from ingest.schedule import SourceState
+from ingest.fetch.fetcher import Fetcher, is_public_address
+from ingest.fetch.schedule import SourceState
 from tests.fetch.helpers import http_source, rss
 from tests.fetch.server import Reply, serve
 

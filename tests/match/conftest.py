@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from ingest.match.nlp import Ner, load_nlp
 from ingest.models import Article, SourceRef
-from ingest.nlp import Ner, load_nlp
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).resolve().parent / "cases"

@@ -1,4 +1,4 @@
-"""Table-driven matching: each tests/rules/cases/*.yaml holds rules, articles and the expected
+"""Table-driven matching: each tests/match/cases/*.yaml holds rules, articles and the expected
 matches beside them. An article's `expect` lists every rule that must match; any other match
 fails the case."""
 
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from ingest.match import Matcher
-from ingest.nlp import Ner
-from ingest.rules import parse_rules
+from ingest.match.matcher import Matcher
+from ingest.match.nlp import Ner
+from ingest.rules.files import parse_rules
 from ingest.yamlfile import LineDict, load_yaml_file
-from tests.rules.conftest import CASES, article
+from tests.match.conftest import CASES, article
 
 CASE_FILES = sorted(CASES.glob("*.yaml"))
 

@@ -1,4 +1,4 @@
-"""The words `wirewatch rules test` prints, from tests/rules/explain_cases.yaml."""
+"""The words `wirewatch rules test` prints, from tests/match/explain_cases.yaml."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.explain import describe_article, describe_match, describe_near_miss
-from ingest.match import Matcher
-from ingest.nlp import Ner
-from ingest.rules import parse_rules
+from ingest.match.explain import describe_article, describe_match, describe_near_miss
+from ingest.match.matcher import Matcher
+from ingest.match.nlp import Ner
+from ingest.rules.files import parse_rules
 from ingest.yamlfile import load_yaml_file
-from tests.rules.conftest import article
+from tests.match.conftest import article
 
 CASES = Path(__file__).resolve().parent / "explain_cases.yaml"
 DATA = load_yaml_file(CASES)

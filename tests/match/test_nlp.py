@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.errors import ModelError
-from ingest.nlp import OFFICIAL_MODEL, REGISTRY_MODEL, Ner, load_nlp, resolve_model_name
+from ingest.match.nlp import OFFICIAL_MODEL, REGISTRY_MODEL, Ner, load_nlp, resolve_model_name
 
 TEXTS = [
     "Vladimir Putin met Donald Trump in Helsinki. They spoke for two hours.",

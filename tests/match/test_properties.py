@@ -7,11 +7,11 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from ingest.match import Matcher
-from ingest.rulemodel import EntityCondition, NameSpec, Rule
-from ingest.termindex import TermIndex
-from ingest.terms import fold, sentences, words
-from tests.rules.conftest import article
+from ingest.match.matcher import Matcher
+from ingest.match.termindex import TermIndex
+from ingest.match.terms import fold, sentences, words
+from ingest.rules.model import EntityCondition, NameSpec, Rule
+from tests.match.conftest import article
 
 # Mixed scripts, combining marks, curly quotes and dashes, digits and punctuation.
 ALPHABET = st.characters(

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.match import Matcher, MatchStats
-from ingest.nlp import Ner
-from ingest.rules import load_rules_dir
-from tests.rules.conftest import ROOT, article
+from ingest.match.matcher import Matcher, MatchStats
+from ingest.match.nlp import Ner
+from ingest.rules.files import load_rules_dir
+from tests.match.conftest import ROOT, article
 
 SEED = ROOT / "seeds" / "000_820d276074f311ca.txt"
 

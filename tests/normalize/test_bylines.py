@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from ingest.models import RawEntry
-from ingest.normalize import normalize
+from ingest.normalize.article import normalize
 
 CASES = yaml.safe_load(
     (Path(__file__).parent / "cases" / "bylines.yaml").read_text(encoding="utf-8")

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.dedup import hamming
 from ingest.models import Dateline, RawEntry, SourceRef
-from ingest.normalize import normalize
+from ingest.normalize.article import normalize
+from ingest.normalize.simhash import hamming
 from tests.normalize.casefiles import SEEDS
 
 SEED = SEEDS / "000_820d276074f311ca.txt"

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.dateline import parse_dateline
-from ingest.dedup import GUARANTEED_BITS, bands, hamming, simhash
 from ingest.models import RawEntry
-from ingest.normalize import normalize
-from ingest.textnorm import clean_text, fold_for_dedup, html_to_text
-from ingest.urls import canonical_url
+from ingest.normalize.article import normalize
+from ingest.normalize.dateline import parse_dateline
+from ingest.normalize.simhash import GUARANTEED_BITS, bands, hamming, simhash
+from ingest.normalize.textnorm import clean_text, fold_for_dedup, html_to_text
+from ingest.normalize.urls import canonical_url
 
 # Text that looks like markup and wire copy, not only random code points.
 _FRAGMENTS = st.sampled_from(

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from ingest.dateline import parse_dateline
-from ingest.language import detect_language, language_code
 from ingest.models import Dateline
-from ingest.textnorm import drop_boilerplate, first_sentences, html_to_text
-from ingest.urls import canonical_url
+from ingest.normalize.dateline import parse_dateline
+from ingest.normalize.language import detect_language, language_code
+from ingest.normalize.textnorm import drop_boilerplate, first_sentences, html_to_text
+from ingest.normalize.urls import canonical_url
 from tests.normalize.casefiles import case_id, load
 
 DATELINES: list[dict[str, Any]] = load("datelines.yaml")["datelines"]

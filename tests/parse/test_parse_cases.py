@@ -10,7 +10,7 @@ import pytest
 
 from ingest.errors import ParseError
 from ingest.models import Document, Source, iso_utc
-from ingest.parse import parse_document
+from ingest.parse.documents import parse_document
 
 CASES = Path(__file__).parent / "cases"
 CASE_FILES = sorted(p for p in CASES.iterdir() if not p.name.endswith(".expected.json"))

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import RuleFileErrors
-from ingest.rules import check_rules_dir, load_rule_file, load_rules_dir
-from tests.rules.conftest import ROOT
+from ingest.rules.files import check_rules_dir, load_rule_file, load_rules_dir
+from tests.match.conftest import ROOT
 
 INVALID = Path(__file__).resolve().parent / "invalid"
 EXPECT = "# expect: "

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from ingest.localredis import find_redis_server
+from ingest.service.localredis import find_redis_server
 from tests.conftest import ROOT
 
 VOCABULARY = [

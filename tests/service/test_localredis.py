@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import redis
 
-from ingest.localredis import ensure_local_redis, find_redis_server, reachable
+from ingest.service.localredis import ensure_local_redis, find_redis_server, reachable
 from tests.service.conftest import free_port
 
 pytestmark = pytest.mark.timeout(30)

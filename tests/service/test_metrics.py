@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from ingest.metrics import HEALTHY_WITHIN_S, Metrics
+from ingest.service.metrics import HEALTHY_WITHIN_S, Metrics
 from tests.service.conftest import free_port
 
 pytestmark = pytest.mark.timeout(20)

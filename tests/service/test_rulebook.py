@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import ModelError
-from ingest.match import Matcher
-from ingest.nlp import Ner
-from ingest.rulebook import RuleBook
-from ingest.rules import parse_rules
+from ingest.match.matcher import Matcher
+from ingest.match.nlp import Ner
+from ingest.rules.files import parse_rules
+from ingest.service.rulebook import RuleBook
 from ingest.yamlfile import load_yaml_text
-from tests.rules.conftest import article
+from tests.match.conftest import article
 
 RULE = "rules:\n  - id: {id}\n    channel: alerts:x\n    all: [{term}]\n"
 TAKES_EFFECT_S = 2.0

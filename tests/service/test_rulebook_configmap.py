@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.rulebook import RuleBook
-from tests.rules.test_rulebook import RULE, _matched, _within
+from ingest.service.rulebook import RuleBook
+from tests.service.test_rulebook import RULE, _matched, _within
 
 
 def publish_version(folder: Path, version: str, term: str) -> None:

@@ -7,11 +7,11 @@ import logging
 
 import pytest
 
-from ingest.fetch import Fetcher
-from ingest.metrics import Metrics
+from ingest.delivery.store import Store
+from ingest.fetch.fetcher import Fetcher
 from ingest.models import Source
-from ingest.pipeline import Pipeline
-from ingest.store import Store
+from ingest.service.metrics import Metrics
+from ingest.service.pipeline import Pipeline
 
 pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(30)]
 
@@ -27,7 +27,7 @@ async def test_stale_source_is_reported_once(make_settings, caplog) -> None:  # 
 
     async with Fetcher(settings) as fetcher:
         pipeline = Pipeline(settings, store, fetcher, no_matcher, metrics)
-        with caplog.at_level(logging.WARNING, logger="ingest.pipeline"):
+        with caplog.at_level(logging.WARNING, logger="ingest.service.pipeline"):
             await pipeline.poll_many([dead])
             stale_after_first = metrics.stale.labels(source="Dead feed")._value.get()
             await asyncio.sleep(0.3)

@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from ingest.fetch import Fetcher
-from ingest.match import Matcher
-from ingest.metrics import Metrics
+from ingest.delivery.store import Store
+from ingest.fetch.fetcher import Fetcher
+from ingest.match.matcher import Matcher
+from ingest.match.nlp import load_nlp
 from ingest.models import Source
-from ingest.nlp import load_nlp
-from ingest.pipeline import Pipeline
-from ingest.rules import load_rules_dir
-from ingest.store import Store
+from ingest.rules.files import load_rules_dir
+from ingest.service.metrics import Metrics
+from ingest.service.pipeline import Pipeline
 from tests.conftest import ROOT
 from tests.service.feedserver import rss, serve
 

@@ -8,8 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from ingest.dateline import parse_dateline
-from ingest.dedup import GUARANTEED_BITS, NEAR_DUPLICATE_BITS, bands, hamming, shingles, simhash
+from ingest.normalize.dateline import parse_dateline
+from ingest.normalize.simhash import (
+    GUARANTEED_BITS,
+    NEAR_DUPLICATE_BITS,
+    bands,
+    hamming,
+    shingles,
+    simhash,
+)
 from tests.normalize.casefiles import CASES, load
 
 STORIES = CASES / "stories"

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import pytest
 import redis.asyncio as aioredis
 
-from ingest.dedup import GUARANTEED_BITS, NEAR_DUPLICATE_BITS, bands, hamming
 from ingest.models import Article, RawEntry
-from ingest.normalize import normalize
-from ingest.stories import StoryRegistry
+from ingest.normalize.article import normalize
+from ingest.normalize.simhash import GUARANTEED_BITS, NEAR_DUPLICATE_BITS, bands, hamming
+from ingest.stories.registry import StoryRegistry
 from tests.conftest import TEST_REDIS_URL
 from tests.normalize.casefiles import CASES, SEEDS
 

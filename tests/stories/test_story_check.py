@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from ingest.dedup import CHECK_BITS, hamming, is_near, simhash, simhash_pair
-from ingest.stories import StoryRegistry
+from ingest.normalize.simhash import CHECK_BITS, hamming, is_near, simhash, simhash_pair
+from ingest.stories.registry import StoryRegistry
 from tests.conftest import TEST_REDIS_URL
-from tests.normalize.test_stories import WINDOW_S, article_from
+from tests.stories.test_stories import WINDOW_S, article_from
 
 pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(15)]
 
