@@ -115,6 +115,13 @@ class Pipeline:
         """The last state this process saw (no Redis round trip)."""
         return self._states.get(source.key, SourceState())
 
+    async def note_sources(self, sources: Sequence[Source]) -> None:
+        """Record when each source was first listed, so one never polled shows as stale."""
+        try:
+            await self.store.guard(self.feed_states.mark_listed(s.key for s in sources))
+        except StoreError as exc:
+            log.debug("could not note the sources: %s", exc)
+
     async def state_of(self, source: Source) -> SourceState:
         try:
             state = await self.store.guard(self.feed_states.get(source.key))

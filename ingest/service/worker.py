@@ -117,6 +117,7 @@ class Worker:
                 )
                 await pipeline.publisher.deliver_outbox()
                 sources = self.sources.sources
+                await pipeline.note_sources(sources)
                 progress = show_progress if len(sources) >= PROGRESS_FROM_SOURCES else None
                 report = await pipeline.poll_many(sources, progress)
                 await self._follow_up(pipeline, report)
@@ -199,6 +200,7 @@ class Worker:
         self.sources.refresh()
         self.started_at = utcnow()
         self._watch_spools()
+        await pipeline.note_sources(self.sources.sources)
         self._start_ticks(scheduler, pipeline, store)
         matching = asyncio.create_task(self._match_loop(pipeline, store))
         dispatching = asyncio.create_task(self._dispatch_loop(pipeline, store))
@@ -276,6 +278,7 @@ class Worker:
         self.metrics.heartbeat()
         if self.sources.refresh():
             self._watch_spools()
+            await pipeline.note_sources(self.sources.sources)
         delivered = await pipeline.publisher.deliver_outbox()
         self.reporter.redis(store.health, pipeline.publisher.outbox.depth(), delivered)
         self.reporter.lag(self.sources.sources, pipeline.known_state, self.started_at)
