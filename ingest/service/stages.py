@@ -211,10 +211,12 @@ class Stages:
         remaining_s = max(0.0, deadline - time.monotonic())
         joined = asyncio.create_task(self.match_queue.join())
         hard = asyncio.create_task(stopped_hard.wait())
-        await asyncio.wait({joined, hard}, timeout=remaining_s, return_when=FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {joined, hard}, timeout=remaining_s, return_when=FIRST_COMPLETED
+        )
         joined.cancel()
         hard.cancel()
-        if not joined.done() or joined.cancelled():
+        if joined not in done:
             cut = len(self.in_flight) + self.match_queue.qsize() + self.matching
             log.warning("%d polls cut off after the grace period", cut)
             for task in set(self.in_flight.values()):
