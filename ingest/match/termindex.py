@@ -5,17 +5,21 @@ the most common, in a dict probed with the text's set of words (hashing: the cos
 text and the hits, not the number of rules); a one-word term written in two (`cease fire`,
 `cease-fire`) through adjacent words joined; phrases in ONE Aho-Corasick automaton over the
 words joined by single spaces, each key ` w1 w2 ` spaced so that every hit is whole words.
+Terms written with capitals are indexed folded like the others; only their hits, few by
+nature, are then checked against the case of the original text (`casing.py`).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import accumulate
 
 import ahocorasick
 
+from ingest.match.casing import CasedTerm, Layout, Rejected, check
+from ingest.match.nlp import common_words
 from ingest.match.terms import Folded, TermKind, fold, split_words, variants
 
 _MIN_SPLIT_PART = 3  # `cease fire` joins to `ceasefire`; `is land` must not become `island`
@@ -42,7 +46,20 @@ class TextHits:
         self.by_term = places  # term id -> word places; membership is all presearch needs
         self._words = text_words
         self._hits: dict[int, tuple[Hit, ...]] = {}
+        self._rejected: dict[int, tuple[Rejected, ...]] = {}
         self._word_starts: list[int] | None = None
+
+    def check_case(self, terms: Mapping[int, CasedTerm], layout: Layout) -> None:
+        """Keep only the hits whose case supports each term; a term left without is not found."""
+        for term_id, term in terms.items():
+            kept, rejected = check(term, self.of(term_id), layout)
+            self._hits[term_id], self._rejected[term_id] = tuple(kept), tuple(rejected)
+            if not kept:
+                del self.by_term[term_id]
+
+    def rejected(self, term_id: int) -> tuple[Rejected, ...]:
+        """Hits of the folded term that its capitals ruled out, with the reason."""
+        return self._rejected.get(term_id, ())
 
     def of(self, term_id: int) -> tuple[Hit, ...]:
         """Where a term occurs, in text order (empty if it does not)."""
@@ -105,12 +122,21 @@ class TermIndex:
     over the text's words joined by single spaces.
     """
 
-    def __init__(self, terms: Iterable[tuple[str, TermKind]]) -> None:
+    def __init__(
+        self,
+        terms: Iterable[tuple[str, TermKind]],
+        is_common: Callable[[str], bool] | None = None,
+    ) -> None:
         self._ids: dict[tuple[str, TermKind], int] = {}
+        self._cased: dict[int, CasedTerm] = {}  # word terms written with capitals
+        self._is_common = is_common or _is_stop_word
         keys: dict[tuple[str, ...], set[int]] = {}
         compounds: set[str] = set()
         for text, kind in terms:
             term_id = self._ids.setdefault((text, kind), len(self._ids))
+            cased = CasedTerm.of(text) if kind == "word" else None
+            if cased is not None:
+                self._cased[term_id] = cased
             for variant in variants(text, kind):
                 keys.setdefault(variant, set()).add(term_id)
                 if kind == "word" and len(variant) == 1:
@@ -153,12 +179,21 @@ class TermIndex:
                     _add(found, self._single[key], (index, index + 1))
         if self._phrases and tokens:
             self._scan(" " + " ".join(tokens) + " ", found)
-        return TextHits(found, text_words)
+        hits = TextHits(found, text_words)
+        cased = self._cased.keys() & found.keys() if self._cased else ()
+        if cased:
+            layout = Layout(text, self._is_common)
+            hits.check_case({i: self._cased[i] for i in cased}, layout)
+        return hits
 
     def _scan(self, encoded: str, found: Places) -> None:
         for end, (count, ids) in self._automaton.iter(encoded):
             last = encoded.count(" ", 0, end) - 1  # spaces before the key's end: its last word
             _add(found, ids, (last - count + 1, last))
+
+
+def _is_stop_word(word: str) -> bool:
+    return word in common_words()  # loaded on the first capitalised term that needs it
 
 
 def _add(found: Places, ids: tuple[int, ...], place: tuple[int, int] | str) -> None:

@@ -1,0 +1,202 @@
+"""Case-aware terms: a term written with capitals names something and asks for capitals.
+
+A word of a term written in lower case ignores case. An all-capitals word (`NATO`, `US`) is an
+acronym: it finds itself and its title-case spelling (`Nato`). Any other word with a capital
+(`Apple`, `Turkey`, `iPhone`) is a name: it finds a token with a capital. Either way a lowercase
+token (`us`, `apple`, `nato-style`) is the common word, not the name.
+
+Some capitals say nothing: the first word of a sentence, every word of a headline-case line
+("Tell Us What You Think") and every word of an all-capitals line are capitalised whatever they
+are. Such a token counts as the name unless it is a common word there, decided in this order:
+1. the article writes the term as a name elsewhere (a capitalised token at a free position):
+   it counts (`May said on Tuesday ...` in a story about Theresa May);
+2. the article writes the term in lower case elsewhere: it is the common word
+   (`Roast Turkey For Beginners` over a recipe that says `the turkey`);
+3. otherwise the word itself decides: spaCy's English stop words (`spacy.lang.en.stop_words`,
+   data that comes with spaCy, no pipeline loaded) are the common words whose capitalised form
+   at a sentence start is ambiguous ("Who", "Us", "May", "Will", "It"). Words outside that list
+   keep their capitals: in news, a sentence that starts with "Turkey", "Apple" or "Nato" names
+   the country, the company, the alliance. A frequency list (wordfreq) would call "turkey" and
+   "apple" common too, because it folds case, and so lose those names at every sentence start.
+Texts in scripts without case have no capitals to ask for: their terms ignore case.
+
+Matching stays one pass over folded text (`termindex.py`): only the hits of capitalised terms,
+few by nature, are checked here against the original text.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from ingest.match.terms import fold, sentences, word_pattern
+
+if TYPE_CHECKING:
+    from ingest.match.termindex import Hit
+
+Need = Literal["any", "acronym", "name"]
+Shape = Literal["lower", "upper", "title", "other"]
+
+_SHARE = 0.85  # of a line's words capitalised: a headline-case (or all-capitals) line
+_MIN_LINE_WORDS = 3  # "Donald Trump" alone is a name, not a headline
+_OPENERS = frozenset(":;\"'“‘«(—–•*")  # a new sentence may start after these inside a line
+
+
+def shape(token: str) -> Shape:
+    """How a word is written: lower (or without case), UPPER, Title, or otHer."""
+    cased = [c for c in token if c.isupper() or c.islower()]
+    if not any(c.isupper() for c in cased):
+        return "lower"
+    if len(cased) >= 2 and all(c.isupper() for c in cased):
+        return "upper"
+    return "title" if cased[0].isupper() else "other"
+
+
+def word_need(word: str) -> Need:
+    """What one word of a term, as the rule writes it, asks of the text."""
+    written = shape(word)
+    if written == "lower":
+        return "any"
+    return "acronym" if written == "upper" else "name"
+
+
+def _fits(need: Need, token: Shape) -> bool:
+    if need == "acronym":
+        return token in ("upper", "title")
+    return need == "any" or token != "lower"
+
+
+@dataclass(frozen=True, slots=True)
+class CasedTerm:
+    """A term with capitals: its words as written and what each asks for."""
+
+    text: str
+    words: tuple[str, ...]
+    needs: tuple[Need, ...]
+
+    @classmethod
+    def of(cls, text: str) -> CasedTerm | None:
+        """The term's case needs, or None when it ignores case (no capitals)."""
+        parts = tuple(word_pattern().findall(text))
+        needs = tuple(word_need(p) for p in parts)
+        return cls(text, parts, needs) if any(n != "any" for n in needs) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A hit of the folded term that the case of the text does not support, and why."""
+
+    hit: Hit
+    reason: str
+
+
+class Layout:
+    """Where capitals are forced in one text: sentence starts, headline-case and capitals lines."""
+
+    def __init__(self, text: str, is_common: Callable[[str], bool]) -> None:
+        self.text = text
+        self.is_common = is_common
+        self._spans = sentences(text)
+        self._starts = [s for s, _ in self._spans]
+        self._styles: dict[int, str] = {}
+
+    def forced(self, start: int, token: Shape) -> str:
+        """Why capitals at this token say nothing ("starts a sentence"), or "" if they do."""
+        number = bisect_right(self._starts, start) - 1
+        if number < 0 or token == "lower":
+            return ""
+        style = self._style(number)
+        if style == "caps":
+            return "is in an all-capitals line"
+        if token == "upper":
+            return ""  # `US` at a sentence start, or in a headline, is written as an acronym
+        if style == "headline":
+            return "is in a headline-case line"
+        before = self.text[self._spans[number][0] : start].rstrip()
+        if not word_pattern().search(before) or before[-1:] in _OPENERS:
+            return "starts a sentence"
+        return ""
+
+    def _style(self, number: int) -> str:
+        if number not in self._styles:
+            start, end = self._spans[number]
+            tokens = word_pattern().findall(self.text, start, end)
+            self._styles[number] = _line_style(tokens, self.is_common)
+        return self._styles[number]
+
+
+def _line_style(tokens: Sequence[str], is_common: Callable[[str], bool]) -> str:
+    """caps, headline or plain: a headline may leave its small common words in lower case."""
+    shapes = [(t, shape(t)) for t in tokens if any(c.isupper() or c.islower() for c in t)]
+    considered = [s for t, s in shapes if not (s == "lower" and is_common(t))]
+    if len(considered) < _MIN_LINE_WORDS:
+        return "plain"
+    if sum(s == "upper" for _, s in shapes) >= _SHARE * len(shapes):
+        return "caps"
+    if sum(s != "lower" for s in considered) >= _SHARE * len(considered):
+        return "headline"
+    return "plain"
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    text: str
+    word: str  # the term's word as written
+    need: Need
+    forced: str  # why its capitals say nothing, or ""
+
+
+def _tokens(term: CasedTerm, hit: Hit, layout: Layout) -> list[_Token]:
+    """The text's words of a hit, each beside the term word it stands for."""
+    found = list(word_pattern().finditer(layout.text, hit.start, hit.end))
+    if len(found) != len(term.words):  # `cease-fire` for `Ceasefire`: judged as one word
+        need = next((n for n in term.needs if n != "any"), "any")
+        text = "".join(m.group() for m in found)
+        where = layout.forced(found[0].start(), shape(text)) if found else ""
+        return [_Token(text, term.text, need, where)]
+    return [
+        _Token(m.group(), word, need, layout.forced(m.start(), shape(m.group())))
+        for m, word, need in zip(found, term.words, term.needs, strict=True)
+    ]
+
+
+def check(term: CasedTerm, hits: Sequence[Hit], layout: Layout) -> tuple[list[Hit], list[Rejected]]:
+    """The hits whose case supports the term, and the others with the reason."""
+    kept, rejected, pending = [], [], []
+    for hit in hits:
+        tokens = [t for t in _tokens(term, hit, layout) if t.need != "any"]
+        wrong = next((t for t in tokens if not _fits(t.need, shape(t.text))), None)
+        if wrong is not None:
+            rejected.append(Rejected(hit, _wrong_case(wrong)))
+        elif any(t.forced for t in tokens):
+            pending.append((hit, [t for t in tokens if t.forced]))
+        else:
+            kept.append(hit)
+    lower_seen = any(shape(layout.text[r.hit.start : r.hit.end]) == "lower" for r in rejected)
+    for hit, forced in pending:
+        reason = "" if kept else _common_reason(forced, lower_seen, layout.is_common)
+        if reason:
+            rejected.append(Rejected(hit, reason))
+        else:
+            kept.append(hit)
+    return sorted(kept, key=lambda h: h.start), sorted(rejected, key=lambda r: r.hit.start)
+
+
+def _wrong_case(token: _Token) -> str:
+    if shape(token.text) == "lower":
+        return f"'{token.text}' is lowercase; the rule asks for '{token.word}'"
+    return f"'{token.text}' is not written like '{token.word}', which the rule asks for"
+
+
+def _common_reason(forced: list[_Token], lower_seen: bool, is_common: Callable[[str], bool]) -> str:
+    for token in forced:
+        asks = f"the rule asks for '{token.word}'"
+        if lower_seen:
+            return (f"'{token.text}' {token.forced}, and the article writes it in lower case "
+                    f"elsewhere; {asks}")  # fmt: skip
+        common = fold(token.text).text
+        if is_common(common):
+            return f"'{token.text}' {token.forced} and is the common word '{common}' there; {asks}"
+    return ""
