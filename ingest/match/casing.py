@@ -152,7 +152,7 @@ def _tokens(term: CasedTerm, hit: Hit, layout: Layout) -> list[_Token]:
     """The text's words of a hit, each beside the term word it stands for."""
     found = list(word_pattern().finditer(layout.text, hit.start, hit.end))
     if len(found) != len(term.words):  # `cease-fire` for `Ceasefire`: judged as one word
-        need = next((n for n in term.needs if n != "any"), "any")
+        need: Need = next((n for n in term.needs if n != "any"), "any")
         text = "".join(m.group() for m in found)
         where = layout.forced(found[0].start(), shape(text)) if found else ""
         return [_Token(text, term.text, need, where)]
