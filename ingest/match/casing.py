@@ -46,12 +46,12 @@ _OPENERS = frozenset(":;\"'“‘«(—–•*")  # a new sentence may start aft
 
 def shape(token: str) -> Shape:
     """How a word is written: lower (or without case), UPPER, Title, or otHer."""
-    cased = [c for c in token if c.isupper() or c.islower()]
-    if not any(c.isupper() for c in cased):
+    if token.lower() == token:  # str methods run in C: this is called for every word of a line
         return "lower"
-    if len(cased) >= 2 and all(c.isupper() for c in cased):
+    if token.isupper() and sum(c.isupper() for c in token) >= 2:
         return "upper"
-    return "title" if cased[0].isupper() else "other"
+    first = next(c for c in token if c.isupper() or c.islower())
+    return "title" if first.isupper() else "other"
 
 
 def word_need(word: str) -> Need:
