@@ -129,7 +129,15 @@ class Layout:
 
 def _line_style(tokens: Sequence[str], is_common: Callable[[str], bool]) -> str:
     """caps, headline or plain: a headline may leave its small common words in lower case."""
-    shapes = [(t, shape(t)) for t in tokens if any(c.isupper() or c.islower() for c in t)]
+    shapes, lower_words = [], 0
+    for token in tokens:
+        token_shape = shape(token)
+        if token_shape == "lower" and not is_common(token) and any(c.isalpha() for c in token):
+            lower_words += 1
+            if lower_words > (1 - _SHARE) * len(tokens):
+                return "plain"  # most lines: a few lowercase words settle it
+        shapes.append((token, token_shape))
+    shapes = [(t, s) for t, s in shapes if t.lower() != t.upper()]  # words with case only
     considered = [s for t, s in shapes if not (s == "lower" and is_common(t))]
     if len(considered) < _MIN_LINE_WORDS:
         return "plain"
