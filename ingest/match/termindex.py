@@ -40,32 +40,65 @@ Places = dict[int, list[tuple[int, int] | str]]
 
 
 class TextHits:
-    """Which terms occur in one text; their positions are worked out only when asked for."""
+    """Which terms occur in one text; their positions are worked out only when asked for.
 
-    def __init__(self, places: Places, text_words: _Words) -> None:
-        self.by_term = places  # term id -> word places; membership is all presearch needs
+    A term written with capitals is found folded like any other, then stays pending until
+    someone needs it: its hits are checked against the case of the text only then
+    (`check_case`), so that presearch checks only the terms of rules that could match.
+    """
+
+    def __init__(
+        self,
+        places: Places,
+        text_words: _Words,
+        pending: Mapping[int, CasedTerm] | None = None,
+        is_common: Callable[[str], bool] = lambda word: False,
+    ) -> None:
+        self.found = places  # term id -> word places, pending terms included
+        self.pending = dict(pending or {})  # capitalised terms whose case is not checked yet
         self._words = text_words
+        self._is_common = is_common
+        self._layout: Layout | None = None
         self._hits: dict[int, tuple[Hit, ...]] = {}
         self._rejected: dict[int, tuple[Rejected, ...]] = {}
         self._word_starts: list[int] | None = None
 
-    def check_case(self, terms: Mapping[int, CasedTerm], layout: Layout) -> None:
+    @property
+    def by_term(self) -> Places:
+        """Term id -> word places, every term's case checked: membership is what rules need."""
+        if self.pending:
+            self.check_case(list(self.pending))
+        return self.found
+
+    def check_case(self, term_ids: Iterable[int]) -> None:
         """Keep only the hits whose case supports each term; a term left without is not found."""
-        for term_id, term in terms.items():
-            kept, rejected = check(term, self.of(term_id), layout)
+        for term_id in term_ids:
+            term = self.pending.pop(term_id, None)
+            if term is None:
+                continue
+            if self._layout is None:
+                self._layout = Layout(self._words.text, self._is_common)
+            kept, rejected = check(term, self._places(term_id), self._layout)
             self._hits[term_id], self._rejected[term_id] = tuple(kept), tuple(rejected)
             if not kept:
-                del self.by_term[term_id]
+                del self.found[term_id]
 
     def rejected(self, term_id: int) -> tuple[Rejected, ...]:
         """Hits of the folded term that its capitals ruled out, with the reason."""
+        if term_id in self.pending:
+            self.check_case((term_id,))
         return self._rejected.get(term_id, ())
 
     def of(self, term_id: int) -> tuple[Hit, ...]:
         """Where a term occurs, in text order (empty if it does not)."""
+        if term_id in self.pending:
+            self.check_case((term_id,))
+        return self._places(term_id)
+
+    def _places(self, term_id: int) -> tuple[Hit, ...]:
         if term_id not in self._hits:
             places: set[tuple[int, int]] = set()
-            for place in self.by_term.get(term_id, ()):
+            for place in self.found.get(term_id, ()):
                 if isinstance(place, str):
                     places.update((i, i) for i in _indices(self._words.tokens, place))
                 else:
@@ -84,8 +117,9 @@ class TextHits:
 class _Words:
     """The words of a folded text and what separates them; positions only when needed."""
 
-    def __init__(self, folded: Folded) -> None:
+    def __init__(self, folded: Folded, text: str) -> None:
         self.folded = folded
+        self.text = text  # the original, for the case of capitalised terms
         # With a group, split gives [separator, word, separator, word, ..., separator].
         self.parts = split_words(folded.text)
         self.tokens = self.parts[1::2]
@@ -164,7 +198,7 @@ class TermIndex:
     def search(self, text: str) -> TextHits:
         """Every term of the index found in the text, by term id."""
         found: Places = {}
-        text_words = _Words(fold(text))
+        text_words = _Words(fold(text), text)
         tokens = text_words.tokens
         for key in self._single_keys.intersection(tokens):
             for term_id in self._single[key]:  # where it occurs is worked out when asked
@@ -179,12 +213,9 @@ class TermIndex:
                     _add(found, self._single[key], (index, index + 1))
         if self._phrases and tokens:
             self._scan(" " + " ".join(tokens) + " ", found)
-        hits = TextHits(found, text_words)
         cased = self._cased.keys() & found.keys() if self._cased else ()
-        if cased:
-            layout = Layout(text, self._is_common)
-            hits.check_case({i: self._cased[i] for i in cased}, layout)
-        return hits
+        pending = {i: self._cased[i] for i in cased}
+        return TextHits(found, text_words, pending, self._is_common)
 
     def _scan(self, encoded: str, found: Places) -> None:
         for end, (count, ids) in self._automaton.iter(encoded):
