@@ -18,6 +18,8 @@ are. Such a token counts as the name unless it is a common word there, decided i
    keep their capitals: in news, a sentence that starts with "Turkey", "Apple" or "Nato" names
    the country, the company, the alliance. A frequency list (wordfreq) would call "turkey" and
    "apple" common too, because it folds case, and so lose those names at every sentence start.
+A name that is also a month (`May`, `June`) is the month where the text reads as a date: next to
+a number ("May 5", "5 May", "May 2025") or after a common word ("in May", "since May").
 Texts in scripts without case have no capitals to ask for: their terms ignore case.
 
 Matching stays one pass over folded text (`termindex.py`): only the hits of capitalised terms,
@@ -26,9 +28,11 @@ few by nature, are checked here against the original text.
 
 from __future__ import annotations
 
+import calendar
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Literal
 
 from ingest.match.terms import fold, sentences, word_pattern
@@ -41,6 +45,7 @@ Shape = Literal["lower", "upper", "title", "other"]
 
 _SHARE = 0.85  # of a line's words capitalised: a headline-case (or all-capitals) line
 _MIN_LINE_WORDS = 3  # "Donald Trump" alone is a name, not a headline
+_NEAR_CHARS = 24  # how far to look for the word before or after a month name
 _OPENERS = frozenset(":;\"'“‘«(—–•*")  # a new sentence may start after these inside a line
 
 
@@ -154,6 +159,8 @@ class _Token:
     word: str  # the term's word as written
     need: Need
     forced: str  # why its capitals say nothing, or ""
+    start: int
+    end: int
 
 
 def _tokens(term: CasedTerm, hit: Hit, layout: Layout) -> list[_Token]:
@@ -163,9 +170,9 @@ def _tokens(term: CasedTerm, hit: Hit, layout: Layout) -> list[_Token]:
         need: Need = next((n for n in term.needs if n != "any"), "any")
         text = "".join(m.group() for m in found)
         where = layout.forced(found[0].start(), shape(text)) if found else ""
-        return [_Token(text, term.text, need, where)]
+        return [_Token(text, term.text, need, where, hit.start, hit.end)]
     return [
-        _Token(m.group(), word, need, layout.forced(m.start(), shape(m.group())))
+        _Token(m.group(), word, need, layout.forced(m.start(), shape(m.group())), *m.span())
         for m, word, need in zip(found, term.words, term.needs, strict=True)
     ]
 
@@ -176,8 +183,11 @@ def check(term: CasedTerm, hits: Sequence[Hit], layout: Layout) -> tuple[list[Hi
     for hit in hits:
         tokens = [t for t in _tokens(term, hit, layout) if t.need != "any"]
         wrong = next((t for t in tokens if not _fits(t.need, shape(t.text))), None)
+        date = _as_date(tokens[0], layout) if len(term.words) == 1 and tokens else ""
         if wrong is not None:
             rejected.append(Rejected(hit, _wrong_case(wrong)))
+        elif date:
+            rejected.append(Rejected(hit, date))
         elif any(t.forced for t in tokens):
             pending.append((hit, [t for t in tokens if t.forced]))
         else:
@@ -190,6 +200,30 @@ def check(term: CasedTerm, hits: Sequence[Hit], layout: Layout) -> tuple[list[Hi
         else:
             kept.append(hit)
     return sorted(kept, key=lambda h: h.start), sorted(rejected, key=lambda r: r.hit.start)
+
+
+@cache
+def _month_names() -> frozenset[str]:
+    # Python leaves LC_TIME at "C" unless a program sets it, so these are the English names.
+    return frozenset(m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:]))
+
+
+def _as_date(token: _Token, layout: Layout) -> str:
+    """Why a one-word name that is also a month (`May`) is the month here ("in May", "May 5"),
+    or "". In a longer name (`Theresa May`) the other words already say it is a name."""
+    if token.need != "name" or token.text.lower() not in _month_names():
+        return ""
+    text = layout.text
+    before = word_pattern().findall(text, max(0, token.start - _NEAR_CHARS), token.start)
+    after = word_pattern().search(text, token.end, token.end + _NEAR_CHARS)
+    previous, following = (before[-1] if before else ""), (after.group() if after else "")
+    if following[:1].isdigit():
+        words = f"{token.text} {following}"
+    elif previous[:1].isdigit() or layout.is_common(previous.lower()):
+        words = f"{previous} {token.text}"
+    else:
+        return ""
+    return f"'{words}' reads as a date; the rule asks for the name '{token.word}'"
 
 
 def _wrong_case(token: _Token) -> str:
