@@ -55,8 +55,8 @@ def shape(token: str) -> Shape:
         return "lower"
     if token.isupper() and sum(c.isupper() for c in token) >= 2:
         return "upper"
-    first = next(c for c in token if c.isupper() or c.islower())
-    return "title" if first.isupper() else "other"
+    first = next((c for c in token if c.isupper() or c.islower() or c.istitle()), "")
+    return "other" if first.islower() else "title"  # `ǅ` (a title-case letter) is title too
 
 
 def word_need(word: str) -> Need:
