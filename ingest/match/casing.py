@@ -10,8 +10,10 @@ Some capitals say nothing: the first word of a sentence, every word of a headlin
 are. Such a token counts as the name unless it is a common word there, decided in this order:
 1. the article writes the term as a name elsewhere (a capitalised token at a free position):
    it counts (`May said on Tuesday ...` in a story about Theresa May);
-2. the article writes the term in lower case elsewhere: it is the common word
-   (`Roast Turkey For Beginners` over a recipe that says `the turkey`);
+2. the article writes a name in lower case elsewhere: it is the common word (`Roast Turkey For
+   Beginners` over a recipe that says `the turkey`); not so for an acronym, whose lowercase
+   forms are mostly coinages and addresses (`nato-style`, `nato.int`), while `Nato` and `Aids`
+   are how British papers write the acronym;
 3. otherwise the word itself decides: spaCy's English stop words (`spacy.lang.en.stop_words`,
    data that comes with spaCy, no pipeline loaded) are the common words whose capitalised form
    at a sentence start is ambiguous ("Who", "Us", "May", "Will", "It"). Words outside that list
@@ -235,7 +237,7 @@ def _wrong_case(token: _Token) -> str:
 def _common_reason(forced: list[_Token], lower_seen: bool, is_common: Callable[[str], bool]) -> str:
     for token in forced:
         asks = f"the rule asks for '{token.word}'"
-        if lower_seen:
+        if lower_seen and token.need == "name":  # `nato-style` says nothing about `Nato`
             return (f"'{token.text}' {token.forced}, and the article writes it in lower case "
                     f"elsewhere; {asks}")  # fmt: skip
         common = fold(token.text).text
