@@ -18,7 +18,6 @@ import redis
 
 from ingest.service.localredis import find_redis_server
 from tests.conftest import ROOT
-from tests.match.conftest import blank_ner, ner  # noqa: F401  (the model fixtures, session-wide)
 
 VOCABULARY = [
     "harbour",
