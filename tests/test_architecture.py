@@ -22,6 +22,7 @@ ORDER = [
     "match",
     "delivery",
     "service",
+    "web",
     "top",
 ]
 FOUNDATION = {"__init__", "errors", "settings", "models", "yamlfile"}
@@ -38,6 +39,10 @@ HEAVY = {  # library -> the one unit allowed to import it
     "watchfiles": "service",
     "prometheus_client": "service",
     "ahocorasick": "match",
+    "starlette": "web",
+    "uvicorn": "web",
+    "jinja2": "web",
+    "markupsafe": "web",
 }
 
 
