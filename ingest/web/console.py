@@ -35,7 +35,14 @@ def _templates() -> Environment:
     env.globals["sparkline"] = lambda counts: Markup(charts.sparkline(counts))
     env.globals["poll_strip"] = lambda polls: Markup(charts.poll_strip(polls))
     env.filters["moment"] = moment
+    env.filters["shorter"] = shorter
     return env
+
+
+def shorter(path: str, folder: str) -> str:
+    """A rule file's path without the rules folder the page already names."""
+    prefix = folder.rstrip("/") + "/"
+    return path[len(prefix) :] if path.startswith(prefix) else path
 
 
 def moment(text: object) -> str:

@@ -32,14 +32,20 @@
     a.rel = "noopener noreferrer";
     return a;
   }
+  function moment(text) {  // as the page shows it: 2026-11-30 05:30:11 UTC
+    var found = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)Z$/.exec(text || "");
+    return found ? found[1] + " " + found[2] + " UTC" : (text || "");
+  }
   function card(alert) {
     var article = alert.article || {}, matched = alert.matched || {};
     var dateline = article.dateline || {}, source = article.source || {};
     var li = el("li", "alert fresh");
     li.setAttribute("data-key", alert.alert_id || "");
     var meta = el("div", "meta");
+    var time = el("time", null, moment(alert.created_at));
+    time.setAttribute("datetime", alert.created_at || "");
     meta.append(el("span", "rule", alert.rule_id), " ", el("span", "channel", alert.channel),
-                " ", el("time", null, alert.created_at));
+                " ", time);
     li.append(meta);
     var h = el("h2", "title");
     h.append(link(article.url, article.title || "(no title)"));
