@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -60,6 +61,7 @@ class Console:
         self.store = Store.from_settings(settings)
         self.rules = RuleView(settings)
         self.templates = _templates()
+        self.failed_signins = asyncio.Lock()  # wrong tokens are answered one at a time
 
     async def close(self) -> None:
         await self.store.close()

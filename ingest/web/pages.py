@@ -1,7 +1,10 @@
 """The HTML pages: server-rendered, complete without JavaScript (the live list on `/` adds a
-little), and read-only: the only form that posts, /try, changes nothing."""
+little), and read-only: of the forms that post, /try changes nothing and sign-in/sign-out only
+the browser's session cookie."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -16,6 +19,9 @@ from ingest.web.views import alert_card, alert_record, feed_rows, rules_json
 
 ALERTS_SHOWN = 50
 COOKIE_MAX_AGE_S = 30 * 86400
+# A wrong token waits this long, one wrong attempt at a time, so guessing is slow; the right
+# token never waits.
+FAILED_SIGNIN_DELAY_S = 1.0
 
 
 def console_of(request: Request) -> Console:
@@ -102,6 +108,8 @@ async def signin_page(request: Request) -> Response:
     form = await console.read_form(request)
     target = safe_next(form.get("next", "/"))
     if not token_matches(form.get("token", ""), console.token):
+        async with console.failed_signins:
+            await asyncio.sleep(FAILED_SIGNIN_DELAY_S)
         problem = "That is not the token (WIREWATCH_WEB_TOKEN)."
         return console.render(request, "signin.html", status=401, next=target, problem=problem)
     response = RedirectResponse(target, status_code=303)
