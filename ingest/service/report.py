@@ -1,4 +1,9 @@
-"""`wirewatch feeds`: each source's state, as a table."""
+"""`wirewatch feeds`: each source's state, as a table.
+
+Besides what the last polls brought, it shows the interval in force (and why it differs from
+feeds.yaml when it does: the http(s) floor, or adaptation to a quiet feed) and how far behind
+its schedule each source is, so a slow service is visible at a glance.
+"""
 
 from __future__ import annotations
 
@@ -7,48 +12,91 @@ from datetime import datetime
 
 from ingest.delivery.store import Store
 from ingest.fetch.feedstate import FeedStateStore
-from ingest.fetch.schedule import SourceState, is_stale
+from ingest.fetch.schedule import SourceState, interval_in_force_s, is_stale
 from ingest.fetch.sources import load_sources
 from ingest.models import Source, utcnow
 from ingest.settings import Settings
+
+HEADER = ["SOURCE", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"]
+
+
+def _span(seconds: float) -> str:
+    span = abs(seconds)
+    if span < 120:
+        return f"{span:.0f}s"
+    return f"{span / 60:.0f}m" if span < 7200 else f"{span / 3600:.1f}h"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.0f}s"
 
 
 def when_text(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
     seconds = (moment - now).total_seconds()
-    span = abs(seconds)
-    text = (
-        f"{span:.0f}s"
-        if span < 120
-        else f"{span / 60:.0f}m"
-        if span < 7200
-        else f"{span / 3600:.1f}h"
-    )
-    return f"in {text}" if seconds > 0 else f"{text} ago"
+    return f"in {_span(seconds)}" if seconds > 0 else f"{_span(seconds)} ago"
 
 
-def format_row(name: str, state: SourceState, now: datetime, settings: Settings) -> list[str]:
-    flag = "STALE " if is_stale(state, now, settings) else ""
+def interval_text(source: Source, state: SourceState, settings: Settings) -> str:
+    """The interval in force, with the reason when it is not the one written in feeds.yaml."""
+    in_force_s = interval_in_force_s(source, settings)
+    current_s = state.interval_s or in_force_s
+    text = _seconds(current_s)
+    if current_s > in_force_s * 1.01:
+        text += f" (asked {_seconds(source.interval_s)}: quiet feed, polled less often)"
+    elif current_s < in_force_s * 0.99:
+        text += f" (asked {_seconds(source.interval_s)}: busy feed, polled more often)"
+    elif in_force_s != source.interval_s:
+        text += f" (asked {_seconds(source.interval_s)}: the http(s) floor)"
+    return text
+
+
+def lag_s(state: SourceState, now: datetime, listed_at: float | None) -> float:
+    """How long the source has been due without a poll starting."""
+    due_at = state.next_due_at
+    if due_at is None and state.last_success_at is None and state.last_error_at is None:
+        due_at = datetime.fromtimestamp(listed_at, now.tzinfo) if listed_at else None
+    return max(0.0, (now - due_at).total_seconds()) if due_at else 0.0
+
+
+def flagged_stale(
+    state: SourceState, now: datetime, settings: Settings, listed_at: float | None
+) -> bool:
+    """STALE in the table: failing or silent, or never (or no longer) polled, for too long."""
+    starved = lag_s(state, now, listed_at) >= settings.stale_after_s
+    return is_stale(state, now, settings) or starved
+
+
+def format_row(
+    source: Source,
+    state: SourceState,
+    now: datetime,
+    settings: Settings,
+    listed_at: float | None = None,
+) -> list[str]:
+    late_s = lag_s(state, now, listed_at)
+    flag = "STALE " if flagged_stale(state, now, settings, listed_at) else ""
     error = (state.last_error or "-").replace("\n", " ")
     return [
-        name,
+        source.name,
         when_text(state.last_success_at, now),
         f"{flag}{when_text(state.last_error_at, now)} {error}" if state.last_error else flag + "-",
         when_text(state.next_due_at, now) if state.next_due_at else "now",
+        _span(late_s) if late_s >= 1 else "-",
+        interval_text(source, state, settings),
         str(state.items_seen),
     ]
 
 
-HEADER = ["SOURCE", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "ITEMS SEEN"]
-
-
 @dataclass(frozen=True, slots=True)
 class FeedsTable:
-    """Each source of feeds.yaml with its state, and the problems of feeds.yaml itself."""
+    """Each source of feeds.yaml with its state (and when it was first listed, unix s), and the
+    errors and notes of feeds.yaml itself."""
 
-    sources: tuple[tuple[Source, SourceState], ...]
+    sources: tuple[tuple[Source, SourceState, float | None], ...]
     errors: tuple[str, ...]
+    notes: tuple[str, ...]
     now: datetime
 
 
@@ -56,8 +104,11 @@ async def feeds_table(settings: Settings, store: Store) -> FeedsTable:
     """What `wirewatch feeds` shows, as values (the web console shows the same)."""
     listing = load_sources(settings.feeds_file, settings)
     states = FeedStateStore(store.client, settings.key_prefix)
-    rows = [(s, await store.guard(states.get(s.key))) for s in listing.sources]
-    return FeedsTable(tuple(rows), tuple(str(e) for e in listing.errors), utcnow())
+    listed = await store.guard(states.listed_at([s.key for s in listing.sources]))
+    rows = [(s, await store.guard(states.get(s.key)), listed.get(s.key)) for s in listing.sources]
+    return FeedsTable(
+        tuple(rows), tuple(map(str, listing.errors)), tuple(map(str, listing.notes)), utcnow()
+    )
 
 
 async def feeds_report(settings: Settings) -> str:
@@ -68,7 +119,8 @@ async def feeds_report(settings: Settings) -> str:
     finally:
         await store.close()
     rows = [HEADER] + [
-        format_row(source.name, state, table.now, settings) for source, state in table.sources
+        format_row(source, state, table.now, settings, listed_at)
+        for source, state, listed_at in table.sources
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = [
@@ -76,4 +128,5 @@ async def feeds_report(settings: Settings) -> str:
         for row in rows
     ]
     lines += [f"error: {e}" for e in table.errors]
+    lines += [f"note: {n}" for n in table.notes]
     return "\n".join(lines)

@@ -57,9 +57,9 @@ async def feeds_page(request: Request) -> Response:
     try:
         table = await feeds_table(console.settings, console.store)
     except ConfigError as exc:
-        return console.render(request, "feeds.html", rows=[], errors=[str(exc)])
+        return console.render(request, "feeds.html", rows=[], errors=[str(exc)], notes=[])
     rows = feed_rows(table, console.settings)
-    return console.render(request, "feeds.html", rows=rows, errors=table.errors)
+    return console.render(request, "feeds.html", rows=rows, errors=table.errors, notes=table.notes)
 
 
 async def rules_page(request: Request) -> Response:

@@ -13,9 +13,9 @@ from typing import Any
 
 from ingest.delivery.store import RuleActivity
 from ingest.delivery.streams import StreamEntry
-from ingest.fetch.schedule import SourceState, is_stale
+from ingest.fetch.schedule import SourceState
 from ingest.models import Source, iso_utc
-from ingest.service.report import FeedsTable, when_text
+from ingest.service.report import FeedsTable, flagged_stale, format_row, when_text
 from ingest.settings import Settings
 from ingest.web.rules import LoadedRules
 
@@ -75,27 +75,29 @@ def alert_card(record: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class FeedRow:
+    """One source as /feeds shows it: the cells `wirewatch feeds` prints, split up."""
+
     source: Source
     state: SourceState
     stale: bool
     last_success: str
     last_error_when: str
     next_poll: str
+    lag: str
+    interval: str
 
 
 def feed_rows(table: FeedsTable, settings: Settings) -> list[FeedRow]:
-    now = table.now
-    return [
-        FeedRow(
-            source,
-            state,
-            is_stale(state, now, settings),
-            when_text(state.last_success_at, now),
-            when_text(state.last_error_at, now) if state.last_error else "-",
-            when_text(state.next_due_at, now) if state.next_due_at else "now",
-        )
-        for source, state in table.sources
-    ]
+    rows = []
+    for source, state, listed_at in table.sources:
+        cells = format_row(source, state, table.now, settings, listed_at)
+        rows.append(FeedRow(
+            source, state, flagged_stale(state, table.now, settings, listed_at),
+            last_success=cells[1],
+            last_error_when=when_text(state.last_error_at, table.now) if state.last_error else "-",
+            next_poll=cells[3], lag=cells[4], interval=cells[5],
+        ))  # fmt: skip
+    return rows
 
 
 def feeds_json(table: FeedsTable, settings: Settings) -> dict[str, Any]:
@@ -107,10 +109,12 @@ def feeds_json(table: FeedsTable, settings: Settings) -> dict[str, Any]:
             "url": row.source.url,
             "kind": row.source.kind,
             "interval_s": row.source.interval_s,
+            "interval": row.interval,
             "last_success_at": iso_utc(state.last_success_at),
             "last_error_at": iso_utc(state.last_error_at),
             "last_error": state.last_error,
             "next_poll_at": iso_utc(state.next_due_at),
+            "lag": row.lag,
             "items_seen": state.items_seen,
             "stale": row.stale,
             "recent_polls": [
@@ -118,7 +122,7 @@ def feeds_json(table: FeedsTable, settings: Settings) -> dict[str, Any]:
                 for t, kind in state.recent_polls
             ],
         })  # fmt: skip
-    return {"feeds": feeds, "errors": list(table.errors)}
+    return {"feeds": feeds, "errors": list(table.errors), "notes": list(table.notes)}
 
 
 def rules_json(loaded: LoadedRules, activity: dict[str, RuleActivity]) -> dict[str, Any]:
