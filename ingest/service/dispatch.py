@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from ingest.fetch.schedule import SourceState, interval_in_force_s
@@ -23,6 +24,7 @@ BEHIND_RATIO = 1.0  # overdue by more than a whole interval: the service is behi
 CAUGHT_UP_RATIO = 0.25  # every source within a quarter interval of its time: caught up again
 
 
+@lru_cache(maxsize=65_536)  # the dispatcher asks for every due source on every wake
 def host_of(source: Source) -> str | None:
     """What per-host politeness counts by; local sources have no host."""
     if source.kind != "http":

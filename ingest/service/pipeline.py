@@ -36,6 +36,7 @@ from ingest.stories.registry import Story, StoryRegistry
 
 log = logging.getLogger(__name__)
 
+NEVER_POLLED = SourceState()
 MatcherSource = Callable[[], Matcher]  # the current matcher (rules reload underneath)
 Progress = Callable[[int, int], None]  # (sources polled so far, sources in all)
 
@@ -113,7 +114,7 @@ class Pipeline:
 
     def known_state(self, source: Source) -> SourceState:
         """The last state this process saw (no Redis round trip)."""
-        return self._states.get(source.key, SourceState())
+        return self._states.get(source.key, NEVER_POLLED)
 
     async def note_sources(self, sources: Sequence[Source]) -> None:
         """Record when each source was first listed, so one never polled shows as stale."""

@@ -305,6 +305,8 @@ class Worker:
                 await asyncio.wait_for(self._wake.wait(), timeout_s)
 
     async def _start_due(self, pipeline: Pipeline, store: Store) -> None:
+        if len(self.fetching) >= self.settings.concurrency:
+            return
         now = utcnow()
         ordered = due_order(self.sources.sources, pipeline.known_state, now, self.busy, self.poked)
         # Another worker may hold the lease of the first choices: then take the next ones.
