@@ -151,8 +151,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         work = Path(folder)
         feed = work / "feed.xml"
         candidates = write_feed(feed, args.articles)
-        print(f"{args.articles} articles ({feed.stat().st_size / 1e6:.1f} MB RSS), "
-              f"{candidates} mention a ceasefire")
+        print(
+            f"{args.articles} articles ({feed.stat().st_size / 1e6:.1f} MB RSS), "
+            f"{candidates} mention a ceasefire"
+        )
         end_to_end(work, feed, args)
         if not args.skip_stages:
             print("per stage, in-process (ms per article):")

@@ -60,7 +60,9 @@ def normalize_stages(entries: tuple[RawEntry, ...], articles: list[Article]) -> 
 
 
 def redis_ms(articles: list[Article], redis_url: str) -> float:
-    settings = Settings(_env_file=None, redis_url=redis_url, key_prefix=f"bench-{uuid.uuid4().hex[:8]}:")  # type: ignore[call-arg]
+    settings = Settings(
+        _env_file=None, redis_url=redis_url, key_prefix=f"bench-{uuid.uuid4().hex[:8]}:"
+    )  # type: ignore[call-arg]
 
     async def go() -> float:
         store = Store.from_settings(settings)

@@ -6,9 +6,10 @@ Everything here is a pure function of a string. Curly quotes and dashes survive 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from html.parser import HTMLParser
 
 # Elements whose start or end breaks a line. Inline elements (a, b, span, ...) do not.
@@ -35,6 +36,38 @@ _HTML_SPACE_RUN = re.compile(r"\s+")
 # spelling in Persian, Indic scripts and emoji.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e"))
 _LINE_BREAKS = {ord("\r"): "\n", 0x2028: "\n", 0x2029: "\n", 0x0B: "\n", 0x0C: "\n", 0x85: "\n"}
+_CACHED_CHARS = 65536  # a table entry per distinct character seen, up to this many
+
+
+class _DeletionTable(dict[int, int | None]):
+    """A `str.translate` table that deletes the characters `drop` picks, filled as it meets them.
+
+    After a character's first sight its lookup runs in C, instead of a Python call per
+    character of every article. Capped, so hostile text cannot grow it without bound.
+    """
+
+    def __init__(self, drop: Callable[[str], bool], entries: dict[int, None]) -> None:
+        super().__init__(entries)
+        self._drop = drop
+
+    def __missing__(self, code: int) -> int | None:
+        value = None if self._drop(chr(code)) else code
+        if len(self) < _CACHED_CHARS:
+            self[code] = value
+        return value
+
+
+def _is_control(char: str) -> bool:
+    return char not in "\n\t" and unicodedata.category(char) == "Cc"
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char) == "Mn"
+
+
+# Invisible characters and control characters (tab and newline excepted) go, in one pass.
+_UNSEEN = _DeletionTable(_is_control, _INVISIBLE)
+_MARKS = _DeletionTable(_is_mark, {})
 
 # Folding for dedup only: every quote to ' or ", every dash to -.
 _FOLD_PUNCT = str.maketrans(
@@ -131,10 +164,7 @@ def html_to_text(html: str) -> str:
 def clean_text(text: str) -> str:
     """NFC, one space between words, no blank lines, no invisible characters; quotes kept."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").translate(_LINE_BREAKS))
-    text = text.translate(_INVISIBLE)
-    text = "".join(
-        ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc" or ch == "\t"
-    )
+    text = text.translate(_UNSEEN)
     lines = (_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -149,6 +179,9 @@ def drop_boilerplate(lines: Iterable[str]) -> list[str]:
     return [line for line in lines if not is_boilerplate(line)]
 
 
+# Kept for the last few texts: an article's body is folded for its fingerprint and again by
+# SimHash (`ingest.normalize.simhash.shingles`); the second call is then a lookup.
+@functools.lru_cache(maxsize=8)
 def fold_for_dedup(text: str) -> str:
     """Casefolded, accent-free, quotes and dashes flattened, one space between words."""
     # Compatibility forms first ("𝕬" -> "A"), so casefolding sees plain letters; casefolding can
@@ -158,8 +191,9 @@ def fold_for_dedup(text: str) -> str:
 
 
 def _strip_marks(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    if text.isascii():  # no compatibility forms, no marks
+        return text
+    return unicodedata.normalize("NFKD", text).translate(_MARKS)
 
 
 def first_sentences(text: str, max_sentences: int = 2, max_chars: int = 300) -> str:

@@ -7,12 +7,16 @@ paths replaced); the product code must agree with it on any text.
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.normalize.article import _folded
 from ingest.normalize.simhash import HASH_BITS, shingles, simhash, simhash_pair
+from ingest.normalize.textnorm import _FOLD_PUNCT, clean_text, fold_for_dedup
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -21,6 +25,25 @@ _WORDS = st.sampled_from(
      "Зеленський", "北京", "a", "the", "talks", "\n", "  ", "x1", "ﬁnal", "𝕬"]
 )  # fmt: skip
 _TEXTS = st.one_of(st.text(max_size=200), st.lists(_WORDS, max_size=80).map(" ".join))
+_ODD = st.text(st.characters(codec="utf-8"), max_size=60)  # controls, marks, odd spaces
+
+
+def reference_fold(text: str) -> str:
+    def strip_marks(value: str) -> str:
+        decomposed = unicodedata.normalize("NFKD", value)
+        return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+
+    folded = strip_marks(strip_marks(text).casefold())
+    return re.sub(r"\s+", " ", folded.translate(_FOLD_PUNCT)).strip()
+
+
+def reference_clean_text(text: str) -> str:
+    breaks = {ord("\r"): "\n", 0x2028: "\n", 0x2029: "\n", 0x0B: "\n", 0x0C: "\n", 0x85: "\n"}
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").translate(breaks))
+    text = text.translate(dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e")))
+    text = "".join(c for c in text if c in "\n\t" or unicodedata.category(c) != "Cc")
+    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def reference_simhash(text: str, key: bytes = b"") -> int:
@@ -49,3 +72,22 @@ def test_simhash_of_two_shingles_keeps_the_bits_both_set() -> None:
     # 1 of 2 is not a majority: a tie leaves the bit clear.
     first, second = (reference_simhash(s) for s in shingles("one two three four"))
     assert simhash("one two three four") == first & second
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_TEXTS, _ODD))
+def test_fold_for_dedup_is_its_definition(text: str) -> None:
+    assert fold_for_dedup(text) == reference_fold(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(_TEXTS, _ODD), st.one_of(_TEXTS, _ODD))
+def test_title_and_body_folded_apart_join_to_the_fold_of_both(title: str, body: str) -> None:
+    assert _folded(title, body) == reference_fold(f"{title}\n{body}")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_TEXTS, _ODD))
+def test_clean_text_is_its_definition(text: str) -> None:
+    assert clean_text(text) == reference_clean_text(text)
+    assert all(c in "\n" or unicodedata.category(c) != "Cc" for c in clean_text(text))
