@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import IO
 
 import redis
 
@@ -42,8 +43,8 @@ FLOOR = """
 import sys, feedparser, spacy
 nlp = spacy.blank("en")
 parsed = feedparser.parse(sys.argv[1])
-tokens = sum(len(nlp.tokenizer(e.get("title", "") + "\\n" + e.get("summary", ""))) for e in parsed.entries)
-print(len(parsed.entries), tokens)
+texts = (e.get("title", "") + "\\n" + e.get("summary", "") for e in parsed.entries)
+print(len(parsed.entries), sum(len(nlp.tokenizer(t)) for t in texts))
 """
 KEYWORD_RULE = "rules:\n  - id: ceasefire-word\n    channel: {channel}\n    all: [ceasefire]\n"
 LEADER_RULE = (
@@ -63,8 +64,13 @@ class Timed:
 
 
 def run_timed(command: Sequence[str], env: dict[str, str], cwd: Path) -> Timed:
-    out = tempfile.TemporaryFile()
-    err = tempfile.TemporaryFile()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        return _run_timed(command, env, cwd, out, err)
+
+
+def _run_timed(
+    command: Sequence[str], env: dict[str, str], cwd: Path, out: IO[bytes], err: IO[bytes]
+) -> Timed:
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=out, stderr=err)
     # wait4, not wait: the child's own rusage, so its peak RSS is not mixed with earlier runs.
