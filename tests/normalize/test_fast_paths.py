@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.normalize.article import _folded
+from ingest.normalize.language import PREFIX_CHARS, detect_language
 from ingest.normalize.simhash import HASH_BITS, shingles, simhash, simhash_pair
 from ingest.normalize.textnorm import _FOLD_PUNCT, clean_text, fold_for_dedup
 
@@ -91,3 +92,17 @@ def test_title_and_body_folded_apart_join_to_the_fold_of_both(title: str, body: 
 def test_clean_text_is_its_definition(text: str) -> None:
     assert clean_text(text) == reference_clean_text(text)
     assert all(c in "\n" or unicodedata.category(c) != "Cc" for c in clean_text(text))
+
+
+def test_language_is_read_from_a_prefix_cut_at_a_word() -> None:
+    english = "Russia and Ukraine agreed on Tuesday to stop attacks on shipping. "
+    french = "La Russie et l'Ukraine ont accepté mardi de cesser les attaques contre les navires. "
+    long_text = english * (PREFIX_CHARS // len(english) + 1) + french * 40
+    assert detect_language(long_text) == "en"  # the French tail is past the prefix
+    assert detect_language(french * 40 + english * 40) == "fr"
+
+
+def test_language_of_a_text_opening_with_figures_reads_on() -> None:
+    figures = "12.5 " * (PREFIX_CHARS // 5 + 10)
+    assert detect_language(figures + "Russland und die Ukraine haben sich geeinigt.") == "de"
+    assert detect_language(figures) == "und"
