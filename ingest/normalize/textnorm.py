@@ -39,18 +39,18 @@ _LINE_BREAKS = {ord("\r"): "\n", 0x2028: "\n", 0x2029: "\n", 0x0B: "\n", 0x0C: "
 _CACHED_CHARS = 65536  # a table entry per distinct character seen, up to this many
 
 
-class _DeletionTable(dict[int, int | None]):
+class _DeletionTable(dict[int, int | str | None]):
     """A `str.translate` table that deletes the characters `drop` picks, filled as it meets them.
 
     After a character's first sight its lookup runs in C, instead of a Python call per
     character of every article. Capped, so hostile text cannot grow it without bound.
     """
 
-    def __init__(self, drop: Callable[[str], bool], entries: dict[int, None]) -> None:
+    def __init__(self, drop: Callable[[str], bool], entries: dict[int, str | None]) -> None:
         super().__init__(entries)
         self._drop = drop
 
-    def __missing__(self, code: int) -> int | None:
+    def __missing__(self, code: int) -> int | str | None:
         value = None if self._drop(chr(code)) else code
         if len(self) < _CACHED_CHARS:
             self[code] = value
@@ -65,8 +65,11 @@ def _is_mark(char: str) -> bool:
     return unicodedata.category(char) == "Mn"
 
 
-# Invisible characters and control characters (tab and newline excepted) go, in one pass.
-_UNSEEN = _DeletionTable(_is_control, _INVISIBLE)
+# One pass after NFC: line separators become "\n", invisible characters and control characters
+# (tab and newline excepted) go. Line separators are starters that NFC leaves alone, so mapping
+# them after it is the same as before; invisible ones must stay until NFC is done, since with
+# them gone it could compose across where they stood.
+_UNSEEN = _DeletionTable(_is_control, {**_INVISIBLE, **_LINE_BREAKS})
 _MARKS = _DeletionTable(_is_mark, {})
 
 # Folding for dedup only: every quote to ' or ", every dash to -.
@@ -163,9 +166,8 @@ def html_to_text(html: str) -> str:
 
 def clean_text(text: str) -> str:
     """NFC, one space between words, no blank lines, no invisible characters; quotes kept."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").translate(_LINE_BREAKS))
-    text = text.translate(_UNSEEN)
-    lines = (_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).translate(_UNSEEN)
+    lines = (line.strip() for line in _SPACE_RUN.sub(" ", text).split("\n"))
     return "\n".join(line for line in lines if line)
 
 
