@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from html.parser import HTMLParser
 
 # Elements whose start or end breaks a line. Inline elements (a, b, span, ...) do not.
@@ -35,42 +35,10 @@ _HTML_SPACE_RUN = re.compile(r"\s+")
 # Zero-width and invisible characters that only break matching. ZWJ/ZWNJ stay: they are
 # spelling in Persian, Indic scripts and emoji.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e"))
-_LINE_BREAKS = {ord("\r"): "\n", 0x2028: "\n", 0x2029: "\n", 0x0B: "\n", 0x0C: "\n", 0x85: "\n"}
-_CACHED_CHARS = 65536  # a table entry per distinct character seen, up to this many
-
-
-class _DeletionTable(dict[int, int | str | None]):
-    """A `str.translate` table that deletes the characters `drop` picks, filled as it meets them.
-
-    After a character's first sight its lookup runs in C, instead of a Python call per
-    character of every article. Capped, so hostile text cannot grow it without bound.
-    """
-
-    def __init__(self, drop: Callable[[str], bool], entries: dict[int, str | None]) -> None:
-        super().__init__(entries)
-        self._drop = drop
-
-    def __missing__(self, code: int) -> int | str | None:
-        value = None if self._drop(chr(code)) else code
-        if len(self) < _CACHED_CHARS:
-            self[code] = value
-        return value
-
-
-def _is_control(char: str) -> bool:
-    return char not in "\n\t" and unicodedata.category(char) == "Cc"
-
-
-def _is_mark(char: str) -> bool:
-    return unicodedata.category(char) == "Mn"
-
-
-# One pass after NFC: line separators become "\n", invisible characters and control characters
-# (tab and newline excepted) go. Line separators are starters that NFC leaves alone, so mapping
-# them after it is the same as before; invisible ones must stay until NFC is done, since with
-# them gone it could compose across where they stood.
-_UNSEEN = _DeletionTable(_is_control, {**_INVISIBLE, **_LINE_BREAKS})
-_MARKS = _DeletionTable(_is_mark, {})
+_LINE_BREAK = re.compile("[\r\x0b\x0c\x85\u2028\u2029]")
+# Control characters (category Cc, a set Unicode never changes: U+0000-001F, U+007F-009F) but
+# tab and newline, and the invisible characters: deleted by one regex pass, in C.
+_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(map(chr, _INVISIBLE)) + "]")
 
 # Folding for dedup only: every quote to ' or ", every dash to -.
 _FOLD_PUNCT = str.maketrans(
@@ -166,7 +134,9 @@ def html_to_text(html: str) -> str:
 
 def clean_text(text: str) -> str:
     """NFC, one space between words, no blank lines, no invisible characters; quotes kept."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n")).translate(_UNSEEN)
+    text = _LINE_BREAK.sub("\n", text.replace("\r\n", "\n"))
+    # Invisible characters go only after NFC: with them gone it could compose across them.
+    text = _UNSEEN.sub("", unicodedata.normalize("NFC", text))
     lines = (line.strip() for line in _SPACE_RUN.sub(" ", text).split("\n"))
     return "\n".join(line for line in lines if line)
 
@@ -195,7 +165,10 @@ def fold_for_dedup(text: str) -> str:
 def _strip_marks(text: str) -> str:
     if text.isascii():  # no compatibility forms, no marks
         return text
-    return unicodedata.normalize("NFKD", text).translate(_MARKS)
+    decomposed = unicodedata.normalize("NFKD", text)
+    # The distinct characters are few: look each up once, not once per occurrence.
+    marks = {ord(c): None for c in set(decomposed) if unicodedata.category(c) == "Mn"}
+    return decomposed.translate(marks) if marks else decomposed
 
 
 def first_sentences(text: str, max_sentences: int = 2, max_chars: int = 300) -> str:

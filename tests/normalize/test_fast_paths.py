@@ -106,3 +106,12 @@ def test_language_of_a_text_opening_with_figures_reads_on() -> None:
     figures = "12.5 " * (PREFIX_CHARS // 5 + 10)
     assert detect_language(figures + "Russland und die Ukraine haben sich geeinigt.") == "de"
     assert detect_language(figures) == "und"
+
+
+def test_clean_text_deletes_exactly_the_controls_and_invisibles() -> None:
+    every = "".join(map(chr, range(0x20000)))  # all planes with assigned controls and more
+    breaks = "\r\x0b\x0c\x85\u2028\u2029"
+    kept = set(clean_text(every.replace("\n", "").translate(dict.fromkeys(map(ord, breaks)))))
+    invisible = set("\u00ad\u200b\u2060\ufeff\u180e")
+    dropped = {c for c in every if unicodedata.category(c) == "Cc" and c not in "\t\n"}
+    assert not kept & (dropped | invisible)
