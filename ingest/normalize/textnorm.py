@@ -40,14 +40,14 @@ _LINE_BREAK = re.compile("[\r\x0b\x0c\x85\u2028\u2029]")
 # tab and newline, and the invisible characters: deleted by one regex pass, in C.
 _UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(map(chr, _INVISIBLE)) + "]")
 
-# Folding for dedup only: every quote to ' or ", every dash to -.
-_FOLD_PUNCT = str.maketrans(
-    {
-        **dict.fromkeys("‘’‚‛′`´", "'"),
-        **dict.fromkeys("“”„‟″«»", '"'),
-        **dict.fromkeys("‐‑‒–—―−", "-"),
-    }
-)
+# Folding for dedup only: every quote to ' or ", every dash to -. Replaced through a regex:
+# they are few in a text, and `str.translate` would look up every character.
+_FOLD_PUNCT = {
+    **dict.fromkeys("‘’‚‛′`´", "'"),
+    **dict.fromkeys("“”„‟″«»", '"'),
+    **dict.fromkeys("‐‑‒–—―−", "-"),
+}
+_FOLD_PUNCT_RE = re.compile("[" + re.escape("".join(_FOLD_PUNCT)) + "]")
 
 # Whole short lines that are page furniture, not reporting. Each is anchored at the start and
 # the line must be short, so a sentence that merely mentions a newsletter is never dropped.
@@ -159,7 +159,8 @@ def fold_for_dedup(text: str) -> str:
     # Compatibility forms first ("𝕬" -> "A"), so casefolding sees plain letters; casefolding can
     # itself produce combining marks ("İ" -> "i̇"), so marks are stripped after it too.
     folded = _strip_marks(_strip_marks(text).casefold())
-    return _HTML_SPACE_RUN.sub(" ", folded.translate(_FOLD_PUNCT)).strip()
+    folded = _FOLD_PUNCT_RE.sub(lambda found: _FOLD_PUNCT[found.group()], folded)
+    return _HTML_SPACE_RUN.sub(" ", folded).strip()
 
 
 def _strip_marks(text: str) -> str:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ingest.normalize.article import _folded
 from ingest.normalize.language import PREFIX_CHARS, detect_language
 from ingest.normalize.simhash import HASH_BITS, shingles, simhash, simhash_pair
-from ingest.normalize.textnorm import _FOLD_PUNCT, clean_text, fold_for_dedup
+from ingest.normalize.textnorm import clean_text, fold_for_dedup
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -29,13 +29,22 @@ _TEXTS = st.one_of(st.text(max_size=200), st.lists(_WORDS, max_size=80).map(" ".
 _ODD = st.text(st.characters(codec="utf-8"), max_size=60)  # controls, marks, odd spaces
 
 
+_PUNCT = str.maketrans(
+    {
+        **dict.fromkeys("‘’‚‛′`´", "'"),
+        **dict.fromkeys("“”„‟″«»", '"'),
+        **dict.fromkeys("‐‑‒–—―−", "-"),
+    }
+)
+
+
 def reference_fold(text: str) -> str:
     def strip_marks(value: str) -> str:
         decomposed = unicodedata.normalize("NFKD", value)
         return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
 
     folded = strip_marks(strip_marks(text).casefold())
-    return re.sub(r"\s+", " ", folded.translate(_FOLD_PUNCT)).strip()
+    return re.sub(r"\s+", " ", folded.translate(_PUNCT)).strip()
 
 
 def reference_clean_text(text: str) -> str:
