@@ -26,7 +26,7 @@ _BLOCK_TAGS = frozenset({
 # fmt: off
 _DROPPED_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "title",
-    "figcaption",
+    "figcaption", "applet", "embed", "frameset", "noframes", "noembed",
 })
 # fmt: on
 
