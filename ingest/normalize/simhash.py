@@ -59,28 +59,32 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
 
 
-def _feature_hashes(found: list[str], key: bytes = b"") -> bytes:
-    """Each shingle's 64-bit feature hash, 8 big-endian bytes apiece, in shingle order."""
+def _feature_hashes(found: list[str], *keys: bytes) -> list[bytes]:
+    """Per key, each shingle's 64-bit feature hash (8 big-endian bytes apiece) in shingle order."""
     # blake2b, not hash(): the value must be the same in every process and on every machine.
-    # One keyed state copied per shingle: cheaper than keying a new one each time.
-    base = hashlib.blake2b(digest_size=8, key=key)
-    digests = []
+    # One keyed state per key, copied for each shingle (cheaper than keying a new one), and all
+    # keys in one loop over the shingles.
+    states = [hashlib.blake2b(digest_size=8, key=key) for key in keys]
+    digests: list[list[bytes]] = [[] for _ in keys]
     for shingle in found:
-        state = base.copy()
-        state.update(shingle.encode("utf-8"))
-        digests.append(state.digest())
-    return b"".join(digests)
+        encoded = shingle.encode("utf-8")
+        for state, out in zip(states, digests, strict=True):
+            copy = state.copy()
+            copy.update(encoded)
+            out.append(copy.digest())
+    return [b"".join(out) for out in digests]
 
 
 def simhash(text: str) -> int:
     """64-bit SimHash of `text`; 0 for a text without words."""
-    return _combine(_feature_hashes(shingles(text)))
+    (primary,) = _feature_hashes(shingles(text), b"")
+    return _combine(primary)
 
 
 def simhash_pair(text: str) -> tuple[int, int]:
     """The SimHash of `text` and its independent check hash (see CHECK_BITS), shingled once."""
-    found = shingles(text)
-    return _combine(_feature_hashes(found)), _combine(_feature_hashes(found, _CHECK_KEY))
+    primary, check = _feature_hashes(shingles(text), b"", _CHECK_KEY)
+    return _combine(primary), _combine(check)
 
 
 def is_near(a: tuple[int, int], b: tuple[int, int]) -> bool:

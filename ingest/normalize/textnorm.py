@@ -30,8 +30,6 @@ _DROPPED_TAGS = frozenset({
 })
 # fmt: on
 
-_SPACE_RUN = re.compile(r"[^\S\n]+")
-_HTML_SPACE_RUN = re.compile(r"\s+")
 # Zero-width and invisible characters that only break matching. ZWJ/ZWNJ stay: they are
 # spelling in Persian, Indic scripts and emoji.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e"))
@@ -109,7 +107,7 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._dropped_depth:
             return
-        self.parts.append(data if self._pre_depth else _HTML_SPACE_RUN.sub(" ", data))
+        self.parts.append(data if self._pre_depth else _collapse_spaces(data))
 
     def _open(self, tag: str) -> None:
         if tag in _DROPPED_TAGS:
@@ -118,6 +116,15 @@ class _TextExtractor(HTMLParser):
             self._pre_depth += 1
         if tag in _BLOCK_TAGS:
             self.parts.append("\n")
+
+
+def _collapse_spaces(data: str) -> str:
+    """Each run of whitespace as one space, also at either end (HTML text between tags)."""
+    words = " ".join(data.split())
+    if not words:
+        return " " if data else ""
+    lead = " " if data[0].isspace() else ""
+    return f"{lead}{words} " if data[-1].isspace() else f"{lead}{words}"
 
 
 def html_to_text(html: str) -> str:
@@ -137,7 +144,8 @@ def clean_text(text: str) -> str:
     text = _LINE_BREAK.sub("\n", text.replace("\r\n", "\n"))
     # Invisible characters go only after NFC: with them gone it could compose across them.
     text = _UNSEEN.sub("", unicodedata.normalize("NFC", text))
-    lines = (line.strip() for line in _SPACE_RUN.sub(" ", text).split("\n"))
+    # str.split() splits at runs of exactly the whitespace regex's \s matches, and in C.
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
@@ -160,7 +168,7 @@ def fold_for_dedup(text: str) -> str:
     # itself produce combining marks ("İ" -> "i̇"), so marks are stripped after it too.
     folded = _strip_marks(_strip_marks(text).casefold())
     folded = _FOLD_PUNCT_RE.sub(lambda found: _FOLD_PUNCT[found.group()], folded)
-    return _HTML_SPACE_RUN.sub(" ", folded).strip()
+    return " ".join(folded.split())
 
 
 def _strip_marks(text: str) -> str:

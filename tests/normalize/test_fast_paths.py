@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ingest.normalize.article import _folded
 from ingest.normalize.language import PREFIX_CHARS, detect_language
 from ingest.normalize.simhash import HASH_BITS, shingles, simhash, simhash_pair
-from ingest.normalize.textnorm import clean_text, fold_for_dedup
+from ingest.normalize.textnorm import _collapse_spaces, clean_text, fold_for_dedup
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -124,3 +124,9 @@ def test_clean_text_deletes_exactly_the_controls_and_invisibles() -> None:
     invisible = set("\u00ad\u200b\u2060\ufeff\u180e")
     dropped = {c for c in every if unicodedata.category(c) == "Cc" and c not in "\t\n"}
     assert not kept & (dropped | invisible)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(_TEXTS, _ODD))
+def test_html_text_whitespace_is_collapsed_as_by_the_regex(data: str) -> None:
+    assert _collapse_spaces(data) == re.sub(r"\s+", " ", data)
