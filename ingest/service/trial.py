@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 
-from ingest.delivery.store import Store
 from ingest.errors import ConfigError, ParseError, StoreError
 from ingest.match.explain import describe_article, describe_match, describe_near_miss
 from ingest.match.matcher import Matcher, model_problems
@@ -69,6 +68,9 @@ def load_articles(paths: Sequence[Path], settings: Settings) -> tuple[list[Artic
 
 
 async def recent_articles(settings: Settings, since_s: float) -> list[Article]:
+    # Imported here: the Redis client is only needed for --since, and costs start-up time.
+    from ingest.delivery.store import Store
+
     store = Store.from_settings(settings)
     try:
         return await store.recent_articles(since_s)
