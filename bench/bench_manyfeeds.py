@@ -79,10 +79,10 @@ def main() -> None:
             started = time.time()
             time.sleep(args.seconds)
             hits = [(f, t) for f, t in many.hits if t >= started]
-            served = dict(many.first_served)
         finally:
             worker.send_signal(signal.SIGTERM)
             worker.wait(60)
+        served = dict(many.first_served)  # after the stop: the last polls were matched too
     entries = client.xrange(channel)
     client.delete(channel)
     client.close()
