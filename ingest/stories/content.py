@@ -1,0 +1,212 @@
+"""What of an article is the story's own, and what two copies of one story must agree on.
+
+Feeds, press wires and outlets append the same text to every item (a syndication footer, an
+"About the company" paragraph, a disclaimer). SimHash over such an item mostly hashes that text,
+so two different stories that share it look like copies. Two defences, both here as pure
+functions (the registry and `rules test` apply them):
+
+* `content_lines` drops what is not the story's own before anything is hashed: editor's notes
+  ("(Updates with ...)", "UPDATE 2-"), and sentences the caller knows repeat across the stories
+  of one source (the registry keeps per-source counts of `unit_key`s in Redis).
+* `verify` decides a candidate pair on what makes a story its own, so it holds for the first
+  item of a new source too, when there is no history yet: each opening (the lede sentence) must
+  be found in the other text, and the distinctive words of the openings (numbers, names, places)
+  must not disagree on both sides (same-template bulletins that differ only in place and numbers
+  are different stories). Items with little text of their own never merge.
+
+Copies of one story survive all three tests: syndication re-titles, adds a credit line or an
+update note, trims the tail, copy-edits spelling; it keeps the lede and its names and numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+
+from ingest.normalize.textnorm import fold_for_dedup, split_sentences
+
+# Chosen with bench/bench_dedup_cases.py over tests/stories/cases/ (figures in its docstring and
+# the README): copies keep their lede almost word for word (bigram share 0.8-1.0) while an
+# opening of another story shares at most its template words.
+MIN_CONTENT_WORDS = 25  # less text of its own than this: never merged (only exact repeats)
+LEDE_MIN_WORDS = 8  # a shorter first sentence ("Police seek witnesses.") takes the next one too
+LEDE_SHARE = 0.5  # share of a lede's word pairs that must occur in the other text
+COVER_SHARE = 0.5  # share of the shorter text's word pairs that must occur in the longer one
+OPENING_SENTENCES = 3  # where the distinctive words of a story are looked for
+NAME_MIN_CHARS = 6  # names this long match a spelling within two letters (Zelenskiy, Zelensky)
+UNIT_HEX = 16  # 64-bit sentence keys for the per-source counts
+# Copies are also looked up by their lede, so a copy whose tail was trimmed or that carries an
+# outlet's footer (its SimHash then far from the original's) is still found: LEDE_KEYS min-hashes
+# of the 3-word shingles of the first LEDE_WINDOW words; two ledes with shingle overlap J share
+# at least one key with probability 1 - (1 - J)^LEDE_KEYS (97% at J = 0.6).
+LEDE_WINDOW = 40
+LEDE_KEYS = 4
+
+_WORD = re.compile(r"\w+")
+_TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
+# Editor's notes are about the copy, not the story: they open or close updated wire copy.
+_NOTE = re.compile(
+    r"""^(?:
+        \(\s*(?:updates?|adds?|corrects?|recasts?|refiles?|changes?|removes?|rewrites?)\b[^)]*\)\.?$
+      | (?-i:UPDATE|UPDATED|CORRECTED|REFILE|CORRECTION)\b
+      | (?:update|updated|editor'?s\s+note|correction|clarification)\b[^.!?]{0,60}:
+      | updated\s+(?:at|on)\b
+      | this\s+(?:story|article|report)\s+(?:has\s+been|was)\s+(?:updated|corrected|amended)\b
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+# British spellings to American ones, so a copy-edited copy compares equal. Applied to every
+# word on both sides, so a rule that also rewrites an unrelated word costs nothing.
+_SPELLING = (
+    ("isations", "izations"), ("isation", "ization"), ("ising", "izing"), ("ised", "ized"),
+    ("isers", "izers"), ("iser", "izer"), ("ises", "izes"), ("ise", "ize"), ("yse", "yze"),
+    ("ours", "ors"), ("our", "or"), ("ence", "ense"), ("tres", "ters"), ("tre", "ter"),
+    ("ogue", "og"), ("lled", "led"), ("lling", "ling"), ("wards", "ward"),
+)  # fmt: skip
+
+
+def is_editor_note(line: str) -> bool:
+    return len(line) <= 200 and _NOTE.match(line.strip()) is not None
+
+
+def unit_key(sentence: str) -> str:
+    """A stable key for one sentence, whatever its case, accents or quote style."""
+    words = " ".join(_WORD.findall(fold_for_dedup(sentence)))
+    return hashlib.blake2b(words.encode("utf-8"), digest_size=UNIT_HEX // 2).hexdigest()
+
+
+def body_units(body: str) -> list[str]:
+    """The keys of every sentence of `body`, once each, in order."""
+    return list(dict.fromkeys(unit_key(s) for s in split_sentences(body)))
+
+
+def content_lines(body: str, repeated: Callable[[str], bool] = lambda _key: False) -> list[str]:
+    """The lines of `body` that are the story's own: editor's notes and sentences `repeated`
+    (by `unit_key`) left out."""
+    kept: list[str] = []
+    for line in body.split("\n"):
+        if not line.strip() or is_editor_note(line):
+            continue
+        own = [s for s in split_sentences(line) if not repeated(unit_key(s))]
+        if own:
+            kept.append(" ".join(own))
+    return kept
+
+
+def lede_keys(lines: list[str]) -> list[str]:
+    """Min-hash keys of the opening words of the content (empty for a text without words)."""
+    words = words_of(" ".join(lines))[:LEDE_WINDOW]
+    found = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))} if words else set()
+    keys = []
+    for seed in range(LEDE_KEYS if found else 0):
+        salt = f"lede{seed}".encode()
+        lowest = min(
+            hashlib.blake2b(s.encode("utf-8"), digest_size=8, key=salt).hexdigest() for s in found
+        )
+        keys.append(f"{seed}:{lowest}")
+    return keys
+
+
+def _fold_word(word: str) -> str:
+    for british, american in _SPELLING:
+        if word.endswith(british) and len(word) > len(british) + 2:
+            return word[: -len(british)] + american
+    return word
+
+
+def words_of(text: str) -> list[str]:
+    return [_fold_word(w) for w in _WORD.findall(fold_for_dedup(text))]
+
+
+def _pairs(words: list[str]) -> set[str]:
+    if len(words) < 2:
+        return set(words)
+    return {f"{a} {b}" for a, b in pairwise(words)}
+
+
+def _number(token: str) -> str:
+    # "7,512" and "7512" are one number; "03:12" and "3:12" one time.
+    parts = re.split(r"([.:])", token.replace(",", ""))
+    return "".join(p.lstrip("0") or "0" if p not in ".:" else p for p in parts)
+
+
+def _distinctive(sentences: Iterable[str]) -> set[str]:
+    """Numbers, and capitalised words that do not open a sentence: names, places, days."""
+    found: set[str] = set()
+    for sentence in sentences:
+        for index, token in enumerate(_TOKEN.findall(sentence)):
+            if token[0].isdigit():
+                found.add(_number(token))
+            elif index > 0 and token[0].isupper():
+                found.update(words_of(token))
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What `verify` compares, computed once per text."""
+
+    words: int  # words of content
+    lede: frozenset[str]  # word pairs of the opening sentence (two if the first is short)
+    pairs: frozenset[str]  # word pairs of the whole content
+    vocabulary: frozenset[str]  # every word and number of title and content
+    distinctive: frozenset[str]  # numbers and names of the opening sentences
+
+    @classmethod
+    def of(cls, title: str, lines: list[str]) -> Features:
+        sentences = [s for line in lines for s in split_sentences(line)]
+        content = words_of("\n".join(lines))
+        lede_words: list[str] = []
+        for sentence in sentences[:2]:
+            lede_words += words_of(sentence)
+            if len(lede_words) >= LEDE_MIN_WORDS:
+                break
+        numbers = {
+            _number(t) for t in _TOKEN.findall(f"{title}\n{' '.join(lines)}") if t[0].isdigit()
+        }
+        return cls(
+            words=len(content),
+            lede=frozenset(_pairs(lede_words)),
+            pairs=frozenset(_pairs(content)),
+            vocabulary=frozenset(words_of(title)) | frozenset(content) | numbers,
+            distinctive=frozenset(_distinctive(sentences[:OPENING_SENTENCES])),
+        )
+
+
+def verify(a: Features, b: Features) -> str | None:
+    """None when `a` and `b` can be copies of one story; else why they are not."""
+    if min(a.words, b.words) < MIN_CONTENT_WORDS:
+        return "too little text of its own"
+    for one, other in ((a, b), (b, a)):
+        if not one.lede or len(one.lede & other.pairs) / len(one.lede) < LEDE_SHARE:
+            return "the openings differ"
+    shorter, longer = (a, b) if a.words <= b.words else (b, a)
+    if len(shorter.pairs & longer.pairs) < COVER_SHARE * len(shorter.pairs):
+        return "the texts differ beyond the opening"
+    only_a = _missing(a.distinctive, b.vocabulary)
+    only_b = _missing(b.distinctive, a.vocabulary)
+    if only_a and only_b:
+        return f"names or numbers differ: {_some(only_a)} / {_some(only_b)}"
+    return None
+
+
+def _some(tokens: set[str]) -> str:
+    return ", ".join(sorted(tokens)[:3])
+
+
+def _missing(tokens: frozenset[str], vocabulary: frozenset[str]) -> set[str]:
+    return {t for t in tokens if t not in vocabulary and not _spelled_alike(t, vocabulary)}
+
+
+def _spelled_alike(token: str, vocabulary: frozenset[str]) -> bool:
+    """A long name found with another ending (transliterations: Zelenskiy, Zelensky)."""
+    if len(token) < NAME_MIN_CHARS or not token.isalpha():
+        return False
+    stem = token[: len(token) - 2]
+    return any(
+        word.startswith(stem) and abs(len(word) - len(token)) <= 2 and word.isalpha()
+        for word in vocabulary
+    )
