@@ -1,6 +1,9 @@
 """`wirewatch rules test`: run rules over article files (or recent articles) and say why.
 
-Publishes nothing and needs no Redis unless `--since` asks for the recent articles.
+Publishes nothing and needs no Redis unless `--since` asks for the recent articles. The articles
+are grouped into stories as the service would (`LocalStories`, the registry's rules, in the order
+given): an article that is a copy of an earlier one is said to be, and a rule that already
+matched an earlier copy would not alert again.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from ingest.normalize.article import normalize
 from ingest.parse.documents import parse_document
 from ingest.rules.files import load_rules_dir
 from ingest.settings import Settings
+from ingest.stories.copies import LocalStories, Story, describe_copy
 
 
 def files_under(paths: Sequence[Path]) -> Iterator[Path]:
@@ -84,16 +88,41 @@ def run_trial(
         known = ", ".join(sorted(rule.id for rule in ruleset.rules)) or "none"
         raise ConfigError(f"--rule {rule_id!r}: no such rule in {rules_dir} (rules: {known})")
     results = matcher.match_many(articles)
+    stories = LocalStories()
+    alerted: dict[str, set[str]] = {}  # story id -> rules that alerted on it
     for article, matches in zip(articles, results, strict=True):
+        story = stories.assign(article)
+        done = alerted.setdefault(story.story_id, set())
+        suppressed = sorted({m.rule_id for m in matches} & done)
+        done.update(m.rule_id for m in matches)
         if as_json:
             record = {"article": article.to_json(), "matches": [m.to_json() for m in matches]}
+            record.update(_copy_json(story, suppressed))
             yield json.dumps(record, ensure_ascii=False)
             continue
         yield describe_article(article)
+        if not story.is_new:
+            yield f"  {describe_copy(article, story)}: rules that matched it there do not alert"
         shown = [m for m in matches if rule_id is None or m.rule_id == rule_id]
         for match in shown:
-            yield "  " + describe_match(match)
+            mark = "(copy, no alert) " if match.rule_id in suppressed else ""
+            yield f"  {mark}{describe_match(match)}"
         if rule_id and not shown:
             yield "  " + describe_near_miss(matcher.explain(article, rule_id))
         if not matches and not rule_id:
             yield "  no rule matched"
+
+
+def _copy_json(story: Story, suppressed: list[str]) -> dict[str, object]:
+    """`copy_of` (the story this article is a copy of) and `suppressed` (the rules that would
+    not alert again), present only for a copy."""
+    if story.is_new:
+        return {}
+    first = story.sources[0] if story.sources else None
+    copy_of = {
+        "story_id": story.story_id,
+        "title": story.title,
+        "source": {"name": first.name, "url": first.url} if first else None,
+        "how": story.how,
+    }
+    return {"copy_of": copy_of, "suppressed": suppressed}
