@@ -32,8 +32,9 @@ from ingest.normalize.textnorm import fold_for_dedup, split_sentences
 # the README): copies keep their lede almost word for word (bigram share 0.8-1.0) while an
 # opening of another story shares at most its template words.
 MIN_CONTENT_WORDS = 25  # less text of its own than this: never merged (only exact repeats)
-LEDE_MIN_WORDS = 8  # a shorter first sentence ("Police seek witnesses.") takes the next one too
-LEDE_SHARE = 0.5  # share of a lede's word pairs that must occur in the other text
+LEDE_SENTENCES = 2  # the lede: the first sentences of the content ...
+LEDE_MIN_WORDS = 4  # ... that have this many words ("Police seek witnesses." is skipped)
+LEDE_SHARE = 0.5  # share of each lede sentence's word pairs that must occur in the other text
 COVER_SHARE = 0.5  # share of the shorter text's word pairs that must occur in the longer one
 OPENING_SENTENCES = 3  # where the distinctive words of a story are looked for
 NAME_MIN_CHARS = 6  # names this long match a spelling within two letters (Zelenskiy, Zelensky)
@@ -150,7 +151,7 @@ class Features:
     """What `verify` compares, computed once per text."""
 
     words: int  # words of content
-    lede: frozenset[str]  # word pairs of the opening sentence (two if the first is short)
+    lede: tuple[frozenset[str], ...]  # word pairs of each lede sentence
     pairs: frozenset[str]  # word pairs of the whole content
     vocabulary: frozenset[str]  # every word and number of title and content
     distinctive: frozenset[str]  # numbers and names of the opening sentences
@@ -159,38 +160,50 @@ class Features:
     def of(cls, title: str, lines: list[str]) -> Features:
         sentences = [s for line in lines for s in split_sentences(line)]
         content = words_of("\n".join(lines))
-        lede_words: list[str] = []
-        for sentence in sentences[:2]:
-            lede_words += words_of(sentence)
-            if len(lede_words) >= LEDE_MIN_WORDS:
-                break
+        lede = [words_of(s) for s in sentences]
+        lede = [words for words in lede if len(words) >= LEDE_MIN_WORDS][:LEDE_SENTENCES]
         numbers = {
             _number(t) for t in _TOKEN.findall(f"{title}\n{' '.join(lines)}") if t[0].isdigit()
         }
         return cls(
             words=len(content),
-            lede=frozenset(_pairs(lede_words)),
+            lede=tuple(frozenset(_pairs(words)) for words in lede),
             pairs=frozenset(_pairs(content)),
             vocabulary=frozenset(words_of(title)) | frozenset(content) | numbers,
             distinctive=frozenset(_distinctive(sentences[:OPENING_SENTENCES])),
         )
 
 
-def verify(a: Features, b: Features) -> str | None:
+def verify(
+    a: Features, b: Features, lede_share: float = LEDE_SHARE, cover_share: float = COVER_SHARE
+) -> str | None:
     """None when `a` and `b` can be copies of one story; else why they are not."""
     if min(a.words, b.words) < MIN_CONTENT_WORDS:
         return "too little text of its own"
-    for one, other in ((a, b), (b, a)):
-        if not one.lede or len(one.lede & other.pairs) / len(one.lede) < LEDE_SHARE:
-            return "the openings differ"
-    shorter, longer = (a, b) if a.words <= b.words else (b, a)
-    if len(shorter.pairs & longer.pairs) < COVER_SHARE * len(shorter.pairs):
+    if lede_overlap(a, b) < lede_share:
+        return "the openings differ"
+    if cover_overlap(a, b) < cover_share:
         return "the texts differ beyond the opening"
     only_a = _missing(a.distinctive, b.vocabulary)
     only_b = _missing(b.distinctive, a.vocabulary)
     if only_a and only_b:
         return f"names or numbers differ: {_some(only_a)} / {_some(only_b)}"
     return None
+
+
+def lede_overlap(a: Features, b: Features) -> float:
+    """The smallest share, over the lede sentences of both, of a sentence's word pairs found in
+    the other text: a story's own opening is in its copy, sentence by sentence."""
+    if not a.lede or not b.lede:
+        return 0.0
+    shares = [len(s & other.pairs) / len(s) for one, other in ((a, b), (b, a)) for s in one.lede]
+    return min(shares)
+
+
+def cover_overlap(a: Features, b: Features) -> float:
+    """The share of the shorter text's word pairs found in the longer one."""
+    shorter, longer = (a, b) if a.words <= b.words else (b, a)
+    return len(shorter.pairs & longer.pairs) / len(shorter.pairs) if shorter.pairs else 0.0
 
 
 def _some(tokens: set[str]) -> str:
