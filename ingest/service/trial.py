@@ -96,8 +96,11 @@ def run_trial(
         suppressed = sorted({m.rule_id for m in matches} & done)
         done.update(m.rule_id for m in matches)
         if as_json:
-            record = {"article": article.to_json(), "matches": [m.to_json() for m in matches]}
-            record.update(_copy_json(story, suppressed))
+            record: dict[str, object] = {
+                "article": article.to_json(),
+                "matches": [m.to_json() for m in matches],
+                **_copy_json(story, suppressed),
+            }
             yield json.dumps(record, ensure_ascii=False)
             continue
         yield describe_article(article)
