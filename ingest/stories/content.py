@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 
 from ingest.normalize.textnorm import fold_for_dedup, split_sentences
@@ -73,33 +74,49 @@ def is_editor_note(line: str) -> bool:
     return len(line) <= 200 and _NOTE.match(line.strip()) is not None
 
 
-def unit_key(sentence: str) -> str:
-    """A stable key for one sentence, whatever its case, accents or quote style."""
-    words = " ".join(_WORD.findall(fold_for_dedup(sentence)))
-    return hashlib.blake2b(words.encode("utf-8"), digest_size=UNIT_HEX // 2).hexdigest()
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    text: str
+    words: tuple[str, ...]  # folded: case, accents, British spelling
+
+    @property
+    def key(self) -> str:
+        """A stable key for the sentence, whatever its case, accents or quote style."""
+        joined = " ".join(self.words).encode("utf-8")
+        return hashlib.blake2b(joined, digest_size=UNIT_HEX // 2).hexdigest()
 
 
-def body_units(body: str) -> list[str]:
-    """The keys of every sentence of `body`, once each, in order."""
-    return list(dict.fromkeys(unit_key(s) for s in split_sentences(body)))
+Lines = list[list[Sentence]]  # a text: its lines, each a list of sentences
+
+
+def split_content(body: str) -> Lines:
+    """The sentences of each line of `body`, editor's notes left out; words folded once."""
+    lines: Lines = []
+    for line in body.split("\n"):
+        if line.strip() and not is_editor_note(line):
+            lines.append([Sentence(text, tuple(words_of(text))) for text in split_sentences(line)])
+    return [line for line in lines if line]
+
+
+def own_content(lines: Lines, repeated: Callable[[str], bool]) -> Lines:
+    """`lines` without the sentences whose key is `repeated` (a source's boilerplate)."""
+    kept = [[s for s in line if not repeated(s.key)] for line in lines]
+    return [line for line in kept if line]
 
 
 def content_lines(body: str, repeated: Callable[[str], bool] = lambda _key: False) -> list[str]:
     """The lines of `body` that are the story's own: editor's notes and sentences `repeated`
     (by `unit_key`) left out."""
-    kept: list[str] = []
-    for line in body.split("\n"):
-        if not line.strip() or is_editor_note(line):
-            continue
-        own = [s for s in split_sentences(line) if not repeated(unit_key(s))]
-        if own:
-            kept.append(" ".join(own))
-    return kept
+    return [" ".join(s.text for s in line) for line in own_content(split_content(body), repeated)]
 
 
-def lede_keys(lines: list[str]) -> list[str]:
-    """Min-hash keys of the opening words of the content (empty for a text without words)."""
-    words = words_of(" ".join(lines))[:LEDE_WINDOW]
+def unit_key(sentence: str) -> str:
+    return Sentence(sentence, tuple(words_of(sentence))).key
+
+
+def lede_keys(words: Sequence[str]) -> list[str]:
+    """Min-hash keys of the first LEDE_WINDOW words of a content (none for a text without)."""
+    words = list(words[:LEDE_WINDOW])
     found = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))} if words else set()
     keys = []
     for seed in range(LEDE_KEYS if found else 0):
@@ -111,6 +128,7 @@ def lede_keys(lines: list[str]) -> list[str]:
     return keys
 
 
+@lru_cache(maxsize=65536)
 def _fold_word(word: str) -> str:
     for british, american in _SPELLING:
         if word.endswith(british) and len(word) > len(british) + 2:
@@ -119,10 +137,12 @@ def _fold_word(word: str) -> str:
 
 
 def words_of(text: str) -> list[str]:
-    return [_fold_word(w) for w in _WORD.findall(fold_for_dedup(text))]
+    # ASCII needs no accent stripping: casefolding is the whole fold for the words.
+    folded = text.casefold() if text.isascii() else fold_for_dedup(text)
+    return [_fold_word(w) for w in _WORD.findall(folded)]
 
 
-def _pairs(words: list[str]) -> set[str]:
+def _pairs(words: Sequence[str]) -> set[str]:
     if len(words) < 2:
         return set(words)
     return {f"{a} {b}" for a, b in pairwise(words)}
@@ -134,11 +154,11 @@ def _number(token: str) -> str:
     return "".join(p.lstrip("0") or "0" if p not in ".:" else p for p in parts)
 
 
-def _distinctive(sentences: Iterable[str]) -> set[str]:
+def _distinctive(sentences: Iterable[Sentence]) -> set[str]:
     """Numbers, and capitalised words that do not open a sentence: names, places, days."""
     found: set[str] = set()
     for sentence in sentences:
-        for index, token in enumerate(_TOKEN.findall(sentence)):
+        for index, token in enumerate(_TOKEN.findall(sentence.text)):
             if token[0].isdigit():
                 found.add(_number(token))
             elif index > 0 and token[0].isupper():
@@ -155,23 +175,27 @@ class Features:
     pairs: frozenset[str]  # word pairs of the whole content
     vocabulary: frozenset[str]  # every word and number of title and content
     distinctive: frozenset[str]  # numbers and names of the opening sentences
+    opening: tuple[str, ...]  # the first LEDE_WINDOW words, for `lede_keys`
 
     @classmethod
-    def of(cls, title: str, lines: list[str]) -> Features:
-        sentences = [s for line in lines for s in split_sentences(line)]
-        content = words_of("\n".join(lines))
-        lede = [words_of(s) for s in sentences]
-        lede = [words for words in lede if len(words) >= LEDE_MIN_WORDS][:LEDE_SENTENCES]
-        numbers = {
-            _number(t) for t in _TOKEN.findall(f"{title}\n{' '.join(lines)}") if t[0].isdigit()
-        }
+    def of(cls, title: str, lines: Lines) -> Features:
+        sentences = [s for line in lines for s in line]
+        content = [w for s in sentences for w in s.words]
+        lede = [s.words for s in sentences if len(s.words) >= LEDE_MIN_WORDS][:LEDE_SENTENCES]
+        numbers = {_number(t) for s in sentences for t in _TOKEN.findall(s.text) if t[0].isdigit()}
+        numbers |= {_number(t) for t in _TOKEN.findall(title) if t[0].isdigit()}
         return cls(
             words=len(content),
             lede=tuple(frozenset(_pairs(words)) for words in lede),
             pairs=frozenset(_pairs(content)),
             vocabulary=frozenset(words_of(title)) | frozenset(content) | numbers,
             distinctive=frozenset(_distinctive(sentences[:OPENING_SENTENCES])),
+            opening=tuple(content[:LEDE_WINDOW]),
         )
+
+    @classmethod
+    def of_text(cls, title: str, text: str) -> Features:
+        return cls.of(title, split_content(text))
 
 
 def verify(

@@ -18,9 +18,10 @@ from ingest.normalize.simhash import bands, is_near, simhash_pair
 from ingest.stories.content import (
     MIN_CONTENT_WORDS,
     Features,
-    body_units,
-    content_lines,
+    Lines,
     lede_keys,
+    own_content,
+    split_content,
     verify,
 )
 
@@ -78,22 +79,27 @@ def source_key(article: Article) -> str:
     return article.source.name or article.source.url
 
 
-def prepare(article: Article, repeated: Collection[str] = ()) -> Prepared:
-    """`repeated`: keys of sentences this article's source put in several stories before."""
-    lines = content_lines(article.body, repeated.__contains__)
+def prepare(
+    article: Article, repeated: Collection[str] = (), body: Lines | None = None
+) -> Prepared:
+    """`repeated`: keys of sentences this article's source put in several stories before;
+    `body`: `split_content(article.body)` when the caller has it already."""
+    body = split_content(article.body) if body is None else body
+    own = own_content(body, repeated.__contains__) if repeated else body
+    lines = [" ".join(s.text for s in line) for line in own]
     text = "\n".join(lines)
     if text == article.body:
         near, check = article.simhash, article.simhash_check
     else:
         near, check = simhash_pair(text)
-    features = Features.of(article.title, lines)
-    keys = lede_keys(lines)
-    return Prepared(article, lines, near, check, features, body_units(article.body), keys)
+    features = Features.of(article.title, own)
+    units = list(dict.fromkeys(s.key for line in body for s in line))
+    return Prepared(article, lines, near, check, features, units, lede_keys(features.opening))
 
 
 def features_of_doc(raw: str) -> tuple[Features, dict[str, str]]:
     record = json.loads(raw)
-    return Features.of(record.get("title", ""), record.get("text", "").split("\n")), record
+    return Features.of_text(record.get("title", ""), record.get("text", "")), record
 
 
 def describe_copy(article: Article, story: Story) -> str:

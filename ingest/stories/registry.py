@@ -40,7 +40,7 @@ from typing import Any, Protocol
 
 from ingest.models import Article, SourceRef
 from ingest.normalize.simhash import CHECK_BITS, NEAR_DUPLICATE_BITS, bands
-from ingest.stories.content import body_units, verify
+from ingest.stories.content import split_content, verify
 from ingest.stories.copies import (
     REPEATED_IN_STORIES,
     Prepared,
@@ -197,12 +197,13 @@ class StoryRegistry:
         raise AssertionError("the last round is forced and always decides")  # pragma: no cover
 
     async def _prepare(self, article: Article, units_key: str) -> Prepared:
-        units = body_units(article.body)
+        body = split_content(article.body)
+        units = list(dict.fromkeys(s.key for line in body for s in line))
         counts = await self._client.zmscore(units_key, units) if units else []
         repeated = {
             u for u, n in zip(units, counts, strict=True) if (n or 0) >= REPEATED_IN_STORIES
         }
-        return prepare(article, repeated)
+        return prepare(article, repeated, body)
 
     def _keys(self, prepared: Prepared, units_key: str) -> list[str]:
         keys = [
