@@ -21,9 +21,11 @@ Keys (all under `key_prefix + "story:"`, all expiring `window_s` after they were
     story:units:<source name>  -> sorted set {sentence key: stories of this source that had it},
                                   at most UNITS_MAX members (the least repeated are dropped)
 
-Assignment is one Lua script, called again while it finds candidates not yet verified: it
-returns them (with their stored text), Python verifies, and the next call passes what was
-examined and the story chosen. The script registers the article only when no unexamined
+Assignment is one Lua script, called again while it has something to say: that the article holds
+sentences its source repeated in REPEATED_IN_STORIES stories or more (then they are left out and
+the article rehashed), or which candidates are not verified yet (returned with their stored
+text; Python verifies, and the next call passes what was examined and the story chosen). An
+article without boilerplate and without candidates takes one call. The script registers the article only when no unexamined
 candidate remains, so two workers assigning copies of one story at once still end with one
 story: Redis runs scripts one at a time, and the second finds the first's entry to verify.
 Band entries carry their own expiry because a band key shared by many stories would otherwise
@@ -35,7 +37,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable
 from typing import Any, Protocol
 
 from ingest.models import Article, SourceRef
@@ -56,7 +57,7 @@ __all__ = ["Story", "StoryRegistry"]
 log = logging.getLogger("ingest.stories")
 
 UNITS_MAX = 5000  # sentence keys kept per source: its boilerplate, with room for news
-MAX_ROUNDS = 5  # verify rounds before the script decides with what was examined
+MAX_ROUNDS = 5  # calls before the script decides with what was examined
 
 _ASSIGN = """
 local fp_key, units_key, doc_key = KEYS[1], KEYS[2], KEYS[3]
@@ -65,7 +66,7 @@ local source, window_s = ARGV[5], tonumber(ARGV[6])
 local max_bits, max_check_bits = tonumber(ARGV[7]), tonumber(ARGV[8])
 local decision, examined, doc = ARGV[9], ARGV[10], ARGV[11]
 local units_max, force = tonumber(ARGV[12]), ARGV[13] == '1'
-local band_count = tonumber(ARGV[14])
+local band_count, repeated_min = tonumber(ARGV[14]), tonumber(ARGV[15])
 local now = tonumber(redis.call('TIME')[1])
 
 -- popcount of the xor of two 16-digit hex strings, a byte at a time
@@ -83,6 +84,19 @@ end
 
 local story_id = redis.call('GET', fp_key)
 local how = 'exact'
+if not story_id and repeated_min > 0 then
+  -- the source's boilerplate is not hashed: say which sentences it is, the caller rehashes
+  local repeated = {}
+  for i = 16, #ARGV do
+    local seen = redis.call('ZSCORE', units_key, ARGV[i])
+    if seen and tonumber(seen) >= repeated_min then
+      table.insert(repeated, ARGV[i])
+    end
+  end
+  if #repeated > 0 then
+    return {'repeated', repeated}
+  end
+end
 if not story_id then
   how = 'near'
   if not force then
@@ -134,8 +148,8 @@ if not redis.call('LPOS', sources_key, source) then
   redis.call('RPUSH', sources_key, source)
 end
 redis.call('EXPIRE', sources_key, window_s)
-if is_new == 1 and #ARGV > 14 then
-  for i = 15, #ARGV do
+if is_new == 1 and #ARGV > 15 then
+  for i = 16, #ARGV do
     redis.call('ZINCRBY', units_key, 1, ARGV[i])
   end
   local extra = redis.call('ZCARD', units_key) - units_max
@@ -154,17 +168,17 @@ class ScriptingClient(Protocol):
 
     def register_script(self, script: str) -> Any: ...
 
-    def zmscore(self, key: Any, members: list[str]) -> Awaitable[list[float | None]]: ...
-
 
 class StoryRegistry:
     """Groups articles into stories in Redis; safe with any number of concurrent workers."""
 
-    def __init__(self, client: ScriptingClient, key_prefix: str, window_s: int) -> None:
-        self._client = client
+    def __init__(
+        self, client: ScriptingClient, key_prefix: str, window_s: int, units_max: int = UNITS_MAX
+    ) -> None:
         self._script = client.register_script(_ASSIGN)
         self._story_prefix = f"{key_prefix}story:"
         self._window_s = window_s
+        self._units_max = units_max
 
     async def assign(self, article: Article) -> Story:
         """The story `article` belongs to, registering it (and its outlet) there.
@@ -172,18 +186,27 @@ class StoryRegistry:
         A copy (`not story.is_new`) is logged at info level: `article X is a copy of story Y
         first seen at OUTLET`."""
         units_key = f"{self._story_prefix}units:{source_key(article)}"
-        prepared = await self._prepare(article, units_key)
+        body = split_content(article.body)
+        # Hashed as if the source repeated nothing; the script says when it does (one round
+        # trip more, for sources with boilerplate only).
+        prepared = prepare(article, (), body)
+        repeated_min = REPEATED_IN_STORIES
         examined: set[str] = set()
         best: tuple[int, str] | None = None
-        for round_index in range(MAX_ROUNDS):
-            force = round_index == MAX_ROUNDS - 1
+        rounds = 0
+        while True:
+            rounds += 1
             decision = best[1] if best else ""
-            reply = await self._script(
-                keys=self._keys(prepared, units_key),
-                args=self._args(prepared, decision, examined, force),
-            )
-            if _text(reply[0]) == "done":
+            force = rounds >= MAX_ROUNDS
+            args = self._args(prepared, decision, examined, force, repeated_min)
+            reply = await self._script(keys=self._keys(prepared, units_key), args=args)
+            kind = _text(reply[0])
+            if kind == "done":
                 return self._story(article, reply[1:])
+            if kind == "repeated":
+                prepared = prepare(article, {_text(u) for u in reply[1]}, body)
+                repeated_min, examined, best = 0, set(), None
+                continue
             for other, story_id, bits, raw_doc in reply[1]:
                 other_id = _text(other)
                 examined.add(other_id)
@@ -194,16 +217,6 @@ class StoryRegistry:
                     continue
                 found = (int(bits), _text(story_id))
                 best = found if best is None or found < best else best
-        raise AssertionError("the last round is forced and always decides")  # pragma: no cover
-
-    async def _prepare(self, article: Article, units_key: str) -> Prepared:
-        body = split_content(article.body)
-        units = list(dict.fromkeys(s.key for line in body for s in line))
-        counts = await self._client.zmscore(units_key, units) if units else []
-        repeated = {
-            u for u, n in zip(units, counts, strict=True) if (n or 0) >= REPEATED_IN_STORIES
-        }
-        return prepare(article, repeated, body)
 
     def _keys(self, prepared: Prepared, units_key: str) -> list[str]:
         keys = [
@@ -217,7 +230,12 @@ class StoryRegistry:
         return keys
 
     def _args(
-        self, prepared: Prepared, decision: str, examined: set[str], force: bool
+        self,
+        prepared: Prepared,
+        decision: str,
+        examined: set[str],
+        force: bool,
+        repeated_min: int,
     ) -> list[str | int]:
         article = prepared.article
         source = json.dumps([article.source.name, article.source.url], ensure_ascii=False)
@@ -233,9 +251,10 @@ class StoryRegistry:
             decision,
             "|" + "|".join(sorted(examined)) + "|",
             prepared.doc(),
-            UNITS_MAX,
+            self._units_max,
             "1" if force else "0",
             len(bands(prepared.simhash)) if prepared.searchable else 0,
+            repeated_min,
             *prepared.units,
         ]
 
