@@ -6,10 +6,9 @@ article's content (see `copies.prepare`: editor's notes and the sentences its so
 across stories are left out): within NEAR_DUPLICATE_BITS, confirmed by the check hash within
 CHECK_BITS, candidates looked up through LSH band keys (no scan); or by its lede, through
 min-hash keys of its opening words, so that a copy with a trimmed tail or an outlet's footer is
-found too. A candidate is then verified
-on what makes a story its own (`content.verify`: the openings, the names and numbers), because
-SimHash alone takes two different stories that share a long footer for copies, and a false
-merge loses an alert.
+found too. A candidate is then verified on what makes a story its own (`content.verify`: the
+openings, the names and numbers), because SimHash alone takes two different stories that share
+a long footer for copies, and a false merge loses an alert.
 
 Keys (all under `key_prefix + "story:"`, all expiring `window_s` after they were last written):
 
@@ -25,9 +24,11 @@ Assignment is one Lua script, called again while it has something to say: that t
 sentences its source repeated in REPEATED_IN_STORIES stories or more (then they are left out and
 the article rehashed), or which candidates are not verified yet (returned with their stored
 text; Python verifies, and the next call passes what was examined and the story chosen). An
-article without boilerplate and without candidates takes one call. The script registers the article only when no unexamined
-candidate remains, so two workers assigning copies of one story at once still end with one
-story: Redis runs scripts one at a time, and the second finds the first's entry to verify.
+article without boilerplate and without candidates takes one call. The script registers the
+article only when no unexamined candidate remains (or after MAX_ROUNDS calls), so two workers
+assigning copies of one story at once still end with one story: Redis runs scripts one at a
+time, and the second finds the first's entry to verify.
+
 Band entries carry their own expiry because a band key shared by many stories would otherwise
 live for ever. The script builds key names itself (story ids are known only inside), so it needs
 a single Redis or Valkey node rather than Redis Cluster.
@@ -58,6 +59,9 @@ log = logging.getLogger("ingest.stories")
 
 UNITS_MAX = 5000  # sentence keys kept per source: its boilerplate, with room for news
 MAX_ROUNDS = 5  # calls before the script decides with what was examined
+# Candidates verified per call, the nearest first: same-template notices (earthquakes, market
+# wraps) are all candidates of each other, and a copy of one is the nearest of them.
+MAX_CANDIDATES = 32
 
 _ASSIGN = """
 local fp_key, units_key, doc_key = KEYS[1], KEYS[2], KEYS[3]
@@ -67,6 +71,7 @@ local max_bits, max_check_bits = tonumber(ARGV[7]), tonumber(ARGV[8])
 local decision, examined, doc = ARGV[9], ARGV[10], ARGV[11]
 local units_max, force = tonumber(ARGV[12]), ARGV[13] == '1'
 local band_count, repeated_min = tonumber(ARGV[14]), tonumber(ARGV[15])
+local max_candidates = tonumber(ARGV[16])
 local now = tonumber(redis.call('TIME')[1])
 
 -- popcount of the xor of two 16-digit hex strings, a byte at a time
@@ -87,7 +92,7 @@ local how = 'exact'
 if not story_id and repeated_min > 0 then
   -- the source's boilerplate is not hashed: say which sentences it is, the caller rehashes
   local repeated = {}
-  for i = 16, #ARGV do
+  for i = 17, #ARGV do
     local seen = redis.call('ZSCORE', units_key, ARGV[i])
     if seen and tonumber(seen) >= repeated_min then
       table.insert(repeated, ARGV[i])
@@ -100,7 +105,8 @@ end
 if not story_id then
   how = 'near'
   if not force then
-    local unexamined, listed = {}, {}
+    local found, listed, tested, seen = {}, {}, {}, {}
+    for id in string.gmatch(examined, '[^|]+') do seen[id] = true end
     for i = 4, #KEYS do
       -- the first band_count keys find near SimHashes; the rest share a lede min-hash
       local by_band = i < 4 + band_count
@@ -110,17 +116,25 @@ if not story_id then
         local h, c, candidate, expires = string.match(value, '^(%x+)|(%x+)|(.+)|(%d+)$')
         if tonumber(expires) <= now then
           redis.call('HDEL', KEYS[i], other)
-        elseif other ~= article_id and not listed[other]
-            and not string.find(examined, '|' .. other .. '|', 1, true) then
+        elseif other ~= article_id and not listed[other] and not seen[other]
+            and not (by_band and tested[other]) then
           local bits = hamming(simhash, h)
+          if by_band then tested[other] = true end
           if not by_band or (bits <= max_bits and hamming(check, c) <= max_check_bits) then
             listed[other] = true
-            local other_doc = redis.call('GET', story_prefix .. 'doc:' .. other)
-            if other_doc then
-              table.insert(unexamined, {other, candidate, tostring(bits), other_doc})
-            end
+            table.insert(found, {other, candidate, bits})
           end
         end
+      end
+    end
+    -- the nearest first, a bounded number per call (template notices can be many)
+    table.sort(found, function(x, y) return x[3] < y[3] or (x[3] == y[3] and x[1] < y[1]) end)
+    local unexamined = {}
+    for k = 1, #found do
+      if #unexamined >= max_candidates then break end
+      local other_doc = redis.call('GET', story_prefix .. 'doc:' .. found[k][1])
+      if other_doc then
+        table.insert(unexamined, {found[k][1], found[k][2], tostring(found[k][3]), other_doc})
       end
     end
     if #unexamined > 0 then
@@ -148,8 +162,8 @@ if not redis.call('LPOS', sources_key, source) then
   redis.call('RPUSH', sources_key, source)
 end
 redis.call('EXPIRE', sources_key, window_s)
-if is_new == 1 and #ARGV > 15 then
-  for i = 16, #ARGV do
+if is_new == 1 and #ARGV > 16 then
+  for i = 17, #ARGV do
     redis.call('ZINCRBY', units_key, 1, ARGV[i])
   end
   local extra = redis.call('ZCARD', units_key) - units_max
@@ -255,6 +269,7 @@ class StoryRegistry:
             "1" if force else "0",
             len(bands(prepared.simhash)) if prepared.searchable else 0,
             repeated_min,
+            MAX_CANDIDATES,
             *prepared.units,
         ]
 
