@@ -58,6 +58,7 @@ LEDE_WINDOW = 40
 LEDE_KEYS = 4
 
 _WORD = re.compile(r"\w+")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
 # Editor's notes are about the copy, not the story: they open or close updated wire copy.
 _NOTE = re.compile(
@@ -127,15 +128,15 @@ def unit_key(sentence: str) -> str:
 def lede_keys(words: Sequence[str]) -> list[str]:
     """Min-hash keys of the first LEDE_WINDOW words of a content (none for a text without)."""
     words = list(words[:LEDE_WINDOW])
-    found = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))} if words else set()
-    keys = []
-    for seed in range(LEDE_KEYS if found else 0):
-        salt = f"lede{seed}".encode()
-        lowest = min(
-            hashlib.blake2b(s.encode("utf-8"), digest_size=8, key=salt).hexdigest() for s in found
-        )
-        keys.append(f"{seed}:{lowest}")
-    return keys
+    if not words:
+        return []
+    found = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+    # One digest per shingle, cut into LEDE_KEYS independent 64-bit hashes.
+    digests = [
+        hashlib.blake2b(s.encode("utf-8"), digest_size=8 * LEDE_KEYS, key=b"lede").digest()
+        for s in found
+    ]
+    return [f"{k}:{min(d[8 * k : 8 * k + 8] for d in digests).hex()}" for k in range(LEDE_KEYS)]
 
 
 @lru_cache(maxsize=65536)

@@ -174,6 +174,36 @@ def test_run_once_then_feeds_and_rules_test_since(
     assert any(m["rule_id"] == "ceasefire-leader" for m in records[0]["matches"])
 
 
+@pytest.mark.usefixtures("real_redis_cleanup")
+def test_rules_test_since_says_which_stored_articles_were_copies(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two outlets carried one story: the service alerted once; rules test over the stored
+    # articles says the second was a copy of the first.
+    with serve() as server:
+        for n, name in enumerate(("black_sea_reuters.txt", "black_sea_daily_herald.txt")):
+            title, _blank, body = (STORIES / name).read_text(encoding="utf-8").split("\n", 2)
+            item = {"title": title, "link": f"https://o{n}.example/s", "guid": f"o{n}",
+                    "published": "2025-03-25T12:00:00+00:00", "body": body}  # fmt: skip
+            server.pages[f"/o{n}.xml"] = rss([item], f"Outlet {n}")
+        (env / "feeds.yaml").write_text(
+            "feeds:\n"
+            + "".join(
+                f"  - url: {server.base_url}/o{n}.xml\n    name: Outlet {n}\n" for n in (0, 1)
+            ),
+            encoding="utf-8",
+        )
+        assert main(["run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["rules", "test", "--since", "1h", "--json"]) == 0
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(records) == 2
+    first, second = sorted(records, key=lambda r: "copy_of" in r)
+    assert "copy_of" not in first
+    assert second["copy_of"]["story_id"] == first["article"]["id"]
+    assert second["copy_of"]["source"]["name"] == first["article"]["source"]["name"]
+
+
 def test_rules_test_unknown_rule_is_a_clear_error(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
