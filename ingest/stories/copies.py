@@ -39,7 +39,8 @@ class Story:
     sources: tuple[SourceRef, ...]  # every outlet that carried it so far, first one first
     is_new: bool  # this article started the story
     title: str = ""  # the title of the story's first article
-    how: str = "new"  # "new", "exact" (this very text was seen) or "near" (a syndicated copy)
+    # "new", "exact" (this very text was seen) or "near" (a syndicated copy); "" not known
+    how: str = ""
 
 
 @dataclass(frozen=True, slots=True)
