@@ -38,6 +38,7 @@ HEAVY = {  # library -> the one unit allowed to import it
     "watchfiles": "service",
     "prometheus_client": "service",
     "ahocorasick": "match",
+    "spacy_lookups_data": "rules",
 }
 
 

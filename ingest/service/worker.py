@@ -1,9 +1,11 @@
 """The service: start (clients, rules, model) -> loop -> drain -> close, always in `finally`.
 
-APScheduler drives one heartbeat job (`tick`, every second, max_instances=1, coalesced, first run
-at start). Each tick starts polls for the sources that are due and whose lease this worker can
-take, so several workers on one Redis split the sources. A first SIGTERM/SIGINT stops new polls
-and lets in-flight ones finish within `shutdown_grace_s`; a second one stops at once.
+`run_forever` runs the fetching and matching stages (`stages.py`) until a signal. APScheduler
+drives the heartbeat job (`tick`, every second, max_instances=1, coalesced): it reloads
+feeds.yaml (and which spools are watched, `spoolwatch.py`), delivers the outbox and reports lag
+and Redis outages once (`reporter.py`). A first SIGTERM/SIGINT stops new polls and lets in-flight
+ones be fetched and matched within `shutdown_grace_s`; a second one stops at once. `run_once`
+polls every source once; `consume` is `--role match`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -25,14 +27,17 @@ from ingest.delivery.handoff import ArticleQueue
 from ingest.delivery.store import Store, describe_url
 from ingest.errors import StoreError
 from ingest.fetch.fetcher import Fetcher
-from ingest.fetch.schedule import is_due
+from ingest.fetch.localsource import local_path
 from ingest.fetch.sources import SourcesFile
 from ingest.match.matcher import Matcher
 from ingest.match.nlp import Ner, load_nlp
-from ingest.models import Source, utcnow
+from ingest.models import utcnow
 from ingest.service.metrics import Metrics
 from ingest.service.pipeline import BatchReport, Pipeline
+from ingest.service.reporter import Reporter
 from ingest.service.rulebook import RuleBook
+from ingest.service.spoolwatch import SpoolWatcher
+from ingest.service.stages import Stages
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -40,6 +45,7 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 Role = Literal["all", "fetch", "match"]
 PROGRESS_FROM_SOURCES = 20  # `run --once` over this many sources shows its progress
+ONCE_SETTLE_WAITS = 3  # `run --once` waits this many times for spool files still being written
 
 
 def show_progress(done: int, total: int) -> None:
@@ -64,7 +70,10 @@ class Worker:
         self.metrics = Metrics()
         self.sources = SourcesFile(settings)
         self.stopping = asyncio.Event()
-        self.in_flight: dict[str, asyncio.Task[BatchReport]] = {}
+        self.stopped_hard = asyncio.Event()  # a second signal
+        self.stages: Stages | None = None  # while the service runs
+        self.spools = SpoolWatcher(self._landed)
+        self.reporter = Reporter(settings, self.metrics)
         self._signals = 0
 
     # -- start ------------------------------------------------------------------------------
@@ -89,10 +98,38 @@ class Worker:
                 )
                 await pipeline.publisher.deliver_outbox()
                 sources = self.sources.sources
+                await pipeline.note_sources(sources)
                 progress = show_progress if len(sources) >= PROGRESS_FROM_SOURCES else None
-                return await pipeline.poll_many(sources, progress)
+                report = await pipeline.poll_many(sources, progress)
+                await self._follow_up(pipeline, report)
+                return report
         finally:
             await store.close()
+
+    async def _follow_up(self, pipeline: Pipeline, report: BatchReport) -> None:
+        """`run --once` reads every complete spool file: the rest of a burst over the per-poll
+        cap, and files still being written once they have landed. Names that wait for a
+        rename (`.part`, `.tmp`, ...) are said to be left for later."""
+        waits = 0
+        while report.follow_up:
+            wait_s = max(report.follow_up.values())
+            if wait_s > 0:
+                waits += 1
+                if waits > ONCE_SETTLE_WAITS:
+                    break
+                await asyncio.sleep(wait_s)
+            report.add(await pipeline.poll_many(list(report.follow_up)))
+        for source in report.follow_up:
+            log.warning("spool %s: files still being written were left for later", source.name)
+        for name, files in report.left_for_later.items():
+            shown = ", ".join(files[:5]) + (", ..." if len(files) > 5 else "")
+            log.warning(
+                "spool %s: %d files left for later until renamed (names that mark a file "
+                "still being written): %s",
+                name,
+                len(files),
+                shown,
+            )
 
     async def run_forever(self, role: Role = "all") -> None:
         """The service loop, until a signal. `role` splits fetching from matching."""
@@ -142,12 +179,21 @@ class Worker:
         self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store
     ) -> None:
         self.sources.refresh()
+        stages = Stages(
+            self.settings, pipeline, store, lambda: self.sources.sources, self.metrics,
+            self.worker_id,
+        )  # fmt: skip
+        self.stages = stages
+        self._watch_spools()
+        await pipeline.note_sources(self.sources.sources)
         self._start_ticks(scheduler, pipeline, store)
         sources, redis = len(self.sources.sources), describe_url(self.settings.redis_url)
         log.info("wirewatch %s running: %d sources, Redis %s", self.worker_id, sources, redis)
-        await self.stopping.wait()
-        scheduler.shutdown(wait=False)
-        await self._drain()
+        try:
+            await stages.run(self.stopping, self.stopped_hard)
+        finally:
+            scheduler.shutdown(wait=False)
+            await self.spools.close()
 
     def _start_ticks(self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store) -> None:
         scheduler.add_job(
@@ -203,66 +249,28 @@ class Worker:
     # -- loop -------------------------------------------------------------------------------
 
     async def tick(self, pipeline: Pipeline, store: Store) -> None:
-        """Start polls for due sources this worker holds the lease of."""
+        """The heartbeat: reload feeds.yaml, deliver the outbox, report lag and Redis, and
+        wake the dispatcher (which also wakes itself whenever a poll ends or a file lands)."""
         if self.stopping.is_set():
             return
         self.metrics.heartbeat()
-        self.sources.refresh()
-        await pipeline.publisher.deliver_outbox()
-        due = await self._take_due(pipeline, store)
-        if due:
-            task = asyncio.create_task(self._poll(pipeline, store, due))
-            for source in due:
-                self.in_flight[source.key] = task
+        if self.sources.refresh():
+            self._watch_spools()
+            await pipeline.note_sources(self.sources.sources)
+        delivered = await pipeline.publisher.deliver_outbox()
+        self.reporter.redis(store.health, pipeline.publisher.outbox.depth(), delivered)
+        if self.stages is not None:
+            self.reporter.lag(self.sources.sources, pipeline.known_state, self.stages.started_at)
+            self.metrics.match_queue.set(self.stages.match_queue.qsize())
+            self.stages.wake()
 
-    async def _take_due(self, pipeline: Pipeline, store: Store) -> list[Source]:
-        """Due sources whose lease this worker took; no more than it can fetch at once, so the
-        other workers on the same Redis take their share in their own ticks."""
-        now = utcnow()
-        room = self.settings.concurrency - len(self.in_flight)
-        taken: list[Source] = []
-        for source in self.sources.sources:
-            if len(taken) >= room:
-                break
-            if source.key in self.in_flight or not is_due(pipeline.known_state(source), now):
-                continue
-            try:
-                if not await store.acquire_lease(source.key, self.worker_id):
-                    continue
-                # Re-read under the lease: another worker may have just polled it.
-                if is_due(await pipeline.state_of(source), now):
-                    taken.append(source)
-                else:
-                    await store.release_lease(source.key, self.worker_id)
-            except StoreError:
-                taken.append(source)  # Redis away: keep polling, the outbox keeps alerts
-        return taken
+    def _watch_spools(self) -> None:
+        folders = {local_path(s.url): s.key for s in self.sources.sources if s.kind == "spool"}
+        self.spools.watch(folders)
 
-    async def _poll(
-        self, pipeline: Pipeline, store: Store, sources: Sequence[Source]
-    ) -> BatchReport:
-        renew = asyncio.create_task(self._renew_leases(store, sources))
-        try:
-            report = await pipeline.poll_many(sources)
-            if report.alerts:
-                log.info("%d alerts from %d sources", len(report.alerts), len(sources))
-            return report
-        except Exception:
-            log.exception("poll of %s failed", ", ".join(s.name for s in sources))
-            return BatchReport()
-        finally:
-            renew.cancel()
-            for source in sources:
-                self.in_flight.pop(source.key, None)
-                with contextlib.suppress(StoreError):
-                    await store.release_lease(source.key, self.worker_id)
-
-    async def _renew_leases(self, store: Store, sources: Sequence[Source]) -> None:
-        while True:
-            await asyncio.sleep(self.settings.lease_ttl_s / 3)
-            for source in sources:
-                with contextlib.suppress(StoreError):
-                    await store.renew_lease(source.key, self.worker_id)
+    def _landed(self, source_key: str) -> None:
+        if self.stages is not None:
+            self.stages.landed(source_key)
 
     # -- drain ------------------------------------------------------------------------------
 
@@ -282,16 +290,6 @@ class Worker:
             self.stopping.set()
         else:
             log.warning("second signal: stopping now")
-            for task in set(self.in_flight.values()):
-                task.cancel()
-
-    async def _drain(self) -> None:
-        tasks = set(self.in_flight.values())
-        if not tasks:
-            return
-        _done, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_s)
-        for task in pending:
-            task.cancel()
-        if pending:
-            log.warning("%d polls cut off after the grace period", len(pending))
-            await asyncio.gather(*pending, return_exceptions=True)
+            self.stopped_hard.set()
+            if self.stages is not None:
+                self.stages.cancel_fetches()
