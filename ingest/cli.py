@@ -1,9 +1,10 @@
-"""The `wirewatch` command line: run, subscribe, feeds, rules check, rules test."""
+"""The `wirewatch` command line: run, subscribe, feeds, rules check, rules test, web."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
 import os
 import re
@@ -59,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--rule", metavar="ID", help="explain this rule, near misses included")
     test.add_argument("--since", metavar="AGE", help="articles kept from the last AGE (24h, 90m)")
     test.add_argument("--rules-dir", type=Path, help="folder of rule files (default: settings)")
+
+    web = commands.add_parser("web", help="the web console and HTTP API")
+    web.add_argument("--host", help="address to listen on (default: WIREWATCH_WEB_HOST)")
+    web.add_argument("--port", type=int, help="port to listen on (default: WIREWATCH_WEB_PORT)")
     return parser
 
 
@@ -95,6 +100,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_subscribe(settings, args)
     if args.command == "feeds":
         return cmd_feeds(settings)
+    if args.command == "web":
+        return cmd_web(settings, args.host or settings.web_host, args.port or settings.web_port)
     if args.rules_command == "check":
         return cmd_rules_check(args.dir or settings.rules_dir, settings.spacy_model == "blank")
     return cmd_rules_test(settings, args)
@@ -158,6 +165,13 @@ def cmd_feeds(settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_web(settings: Settings, host: str, port: int) -> int:
+    from ingest.web.server import serve
+
+    serve(settings, host, port)
+    return EXIT_OK
+
+
 def cmd_rules_check(rules_dir: Path, blank_model: bool) -> int:
     from ingest.match.matcher import model_problems
     from ingest.rules.files import check_rules_dir, load_rules_dir
@@ -187,16 +201,22 @@ def parse_age_s(text: str) -> float:
 
 
 def cmd_rules_test(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.service.trial import load_articles, recent_articles, run_trial
+    from ingest.service.trial import read_articles, recent_articles, run_trial
 
     if not args.paths and not args.since:
         print("error: give article files, or --since AGE", file=sys.stderr)
         return EXIT_USAGE
-    articles, problems = load_articles(args.paths, settings)
+    problems: list[str] = []
+
+    def problem(message: str) -> None:
+        problems.append(message)
+        print(f"error: {message}", file=sys.stderr)
+
+    # Files are read as the matching goes, so a big file's articles are never all held at once.
+    articles = read_articles(args.paths, settings, problem)
     if args.since:
-        articles += asyncio.run(recent_articles(settings, parse_age_s(args.since)))
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
+        recent = asyncio.run(recent_articles(settings, parse_age_s(args.since)))
+        articles = itertools.chain(articles, recent)
     rules_dir = args.rules_dir or settings.rules_dir
     for line in run_trial(settings, rules_dir, articles, as_json=args.json, rule_id=args.rule):
         print(line, flush=True)

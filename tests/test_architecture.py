@@ -22,6 +22,7 @@ ORDER = [
     "match",
     "delivery",
     "service",
+    "web",
     "top",
 ]
 FOUNDATION = {"__init__", "errors", "settings", "models", "yamlfile"}
@@ -39,6 +40,11 @@ HEAVY = {  # library -> the one unit allowed to import it
     "prometheus_client": "service",
     "ahocorasick": "match",
     "spacy_lookups_data": "rules",
+    "starlette": "web",
+    "uvicorn": "web",
+    "jinja2": "web",
+    "markupsafe": "web",
+    "numpy": "normalize",
 }
 
 
