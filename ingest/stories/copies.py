@@ -30,6 +30,7 @@ log = logging.getLogger("ingest.stories")
 # A sentence that opened this many earlier stories of one source is that source's boilerplate
 # (a footer, an "About" paragraph, a disclaimer), not content: it is left out before hashing.
 REPEATED_IN_STORIES = 3
+UNITS_MAX = 5000  # sentence keys kept per source: its boilerplate, with room for news
 DOC_MAX_CHARS = 20_000  # content kept per article for verifying later candidates
 
 
@@ -120,10 +121,16 @@ def _word_count(text: str) -> int:
     return len(text.split())
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Entry:
-    prepared: Prepared
+    """What a later article needs of an earlier one: its hashes and its text (features are
+    computed again for a candidate only, so a long backlog holds text, not word-pair sets)."""
+
     story_id: str
+    simhash: int
+    simhash_check: int
+    title: str
+    text: str
 
 
 @dataclass
@@ -131,7 +138,8 @@ class LocalStories:
     """Story assignment in memory, by the registry's rules (for articles read from files)."""
 
     _exact: dict[str, str] = field(default_factory=dict)
-    _entries: list[_Entry] = field(default_factory=list)
+    _entries: dict[str, _Entry] = field(default_factory=dict)  # by article id
+    _index: dict[str, list[str]] = field(default_factory=dict)  # band or lede key -> article ids
     _sources: dict[str, list[SourceRef]] = field(default_factory=dict)
     _titles: dict[str, str] = field(default_factory=dict)
     _units: dict[str, Counter[str]] = field(default_factory=dict)
@@ -147,33 +155,58 @@ class LocalStories:
         if story_id is None:
             story_id, how = article.id, "new"
             self._titles[story_id] = article.title
-            counts.update(prepared.units)
+            _count(counts, prepared.units)
         self._exact[prepared.exact_key] = story_id
         if prepared.searchable:
-            self._entries.append(_Entry(prepared, story_id))
+            self._register(prepared, story_id)
         sources = self._sources.setdefault(story_id, [])
         if article.source not in sources:
             sources.append(article.source)
         return Story(story_id, tuple(sources), is_new, self._titles.get(story_id, ""), how)
 
+    def _register(self, prepared: Prepared, story_id: str) -> None:
+        article = prepared.article
+        text = "\n".join(prepared.lines)[:DOC_MAX_CHARS]
+        self._entries[article.id] = _Entry(
+            story_id, prepared.simhash, prepared.simhash_check, article.title, text
+        )
+        for key in _index_keys(prepared):
+            self._index.setdefault(key, []).append(article.id)
+
     def _nearest(self, prepared: Prepared) -> str | None:
         if not prepared.searchable:
             return None
-        best: tuple[int, str] | None = None
         mine = (prepared.simhash, prepared.simhash_check)
-        labels = set(bands(prepared.simhash))
-        ledes = set(prepared.lede_keys)
-        for entry in self._entries:
-            other = (entry.prepared.simhash, entry.prepared.simhash_check)
-            near = is_near(mine, other) and labels & set(bands(other[0]))
-            if not near and not ledes & set(entry.prepared.lede_keys):
-                continue
-            why = verify(prepared.features, entry.prepared.features)
-            if why is not None:
-                if self.on_reject:
-                    self.on_reject(prepared.article, entry.prepared.article.id, why)
-                continue
-            bits = (mine[0] ^ other[0]).bit_count()
-            if best is None or (bits, entry.story_id) < best:
-                best = (bits, entry.story_id)
-        return best[1] if best else None
+        found: list[tuple[int, str, str]] = []  # (bits, story id, article id)
+        seen: set[str] = set()
+        for key in _index_keys(prepared):
+            for other_id in self._index.get(key, ()):
+                entry = self._entries[other_id]
+                near = is_near(mine, (entry.simhash, entry.simhash_check))
+                if other_id in seen or (key.startswith("band:") and not near):
+                    continue
+                seen.add(other_id)
+                found.append(((mine[0] ^ entry.simhash).bit_count(), entry.story_id, other_id))
+        for _bits, story_id, other_id in sorted(found):  # the nearest first, as in Redis
+            entry = self._entries[other_id]
+            why = verify(prepared.features, Features.of_text(entry.title, entry.text))
+            if why is None:
+                return story_id
+            if self.on_reject:
+                self.on_reject(prepared.article, other_id, why)
+        return None
+
+
+def _index_keys(prepared: Prepared) -> list[str]:
+    return [f"band:{label}" for label in bands(prepared.simhash)] + [
+        f"lede:{key}" for key in prepared.lede_keys
+    ]
+
+
+def _count(counts: Counter[str], units: list[str]) -> None:
+    """Count a new story's sentences; keep the UNITS_MAX most repeated, as the registry does."""
+    counts.update(units)
+    if len(counts) > 2 * UNITS_MAX:
+        kept = counts.most_common(UNITS_MAX)
+        counts.clear()
+        counts.update(dict(kept))

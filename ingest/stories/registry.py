@@ -45,6 +45,7 @@ from ingest.normalize.simhash import CHECK_BITS, NEAR_DUPLICATE_BITS, bands
 from ingest.stories.content import split_content, verify
 from ingest.stories.copies import (
     REPEATED_IN_STORIES,
+    UNITS_MAX,
     Prepared,
     Story,
     describe_copy,
@@ -57,7 +58,6 @@ __all__ = ["Story", "StoryRegistry"]
 
 log = logging.getLogger("ingest.stories")
 
-UNITS_MAX = 5000  # sentence keys kept per source: its boilerplate, with room for news
 MAX_ROUNDS = 5  # calls before the script decides with what was examined
 # Candidates verified per call, the nearest first: same-template notices (earthquakes, market
 # wraps) are all candidates of each other, and a copy of one is the nearest of them.
