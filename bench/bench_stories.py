@@ -31,9 +31,15 @@ from ingest.stories.registry import StoryRegistry  # noqa: E402
 REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+WORDS = [f"w{i}" for i in range(5000)]
+
+
 def random_article(rng: random.Random, n: int) -> Article:
+    # Random words: each article is a story of its own with enough text to be looked up (its
+    # SimHash bands and lede keys), which is the cost this measures.
+    body = " ".join(rng.choice(WORDS) for _ in range(60)) + "."
     return Article(
-        id=f"a{n}", url=f"https://x.example/{n}", title="", body="", published=datetime.now(UTC),
+        id=f"a{n}", url=f"https://x.example/{n}", title="", body=body, published=datetime.now(UTC),
         source=SourceRef("bench", "https://x.example/"), dateline=None, summary="",
         language="en", fingerprint=f"f{n}", simhash=rng.getrandbits(64),
         simhash_check=rng.getrandbits(64),

@@ -22,6 +22,7 @@ from ingest.normalize.urls import canonical_url
 ID_HEX_CHARS = 20  # 80 bits: no collision in any realistic article volume
 SUMMARY_SENTENCES = 2
 SUMMARY_MAX_CHARS = 300
+TITLE_MAX_CHARS = 100  # a title made from the first sentence, cut at a word boundary
 
 
 def normalize(entry: RawEntry) -> Article:
@@ -34,15 +35,18 @@ def normalize(entry: RawEntry) -> Article:
     url = canonical_url(entry.link or entry.source_url)
     folded = _folded(title, body)
     near_hash, check_hash = simhash_pair(body)
+    summary = _summary(body, entry)
     return Article(
         id=_article_id(entry, folded),
         url=url,
-        title=title,
+        # An alert always has a title: a feed item without one gets its first sentence (the id
+        # and fingerprint above stay those of the item as given).
+        title=title or first_sentences(summary, 1, TITLE_MAX_CHARS) or url,
         body=body,
         published=entry.published,
         source=SourceRef(entry.source_name, entry.source_url),
         dateline=dateline,
-        summary=_summary(body, entry),
+        summary=summary,
         language=language_code(entry.language) or detect_language(f"{title}\n{body}"),
         fingerprint=_digest(folded),
         simhash=near_hash,

@@ -210,3 +210,18 @@ def _cut_at_word(text: str, max_chars: int) -> str:
         return text
     cut = text[: max_chars - 1].rsplit(" ", 1)[0].rstrip(",;:-–— ")
     return f"{cut}…"
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`, line by line (a line break always ends a sentence)."""
+    found: list[str] = []
+    for line in text.split("\n"):
+        flat = " ".join(line.split())
+        start = 0
+        for match in _SENTENCE_END.finditer(flat):
+            if _is_sentence_end(flat, match.start()):
+                found.append(flat[start : match.end()].strip())
+                start = match.end()
+        if flat[start:].strip():
+            found.append(flat[start:].strip())
+    return found

@@ -43,6 +43,12 @@ class Metrics:
             "wirewatch_match_seconds", "Time spent matching (presearch, NER, rules)", registry=r
         )
         self.alerts = Counter("wirewatch_alerts", "Alerts published", ["rule_id"], registry=r)
+        self.story_copies = Counter(
+            "wirewatch_story_copies",
+            "Articles taken as a copy of a story seen before (they alert no rule the story did):"
+            " how=exact (the same text) or near (a syndicated copy)",
+            ["how"], registry=r,
+        )  # fmt: skip
         self.outbox_depth = Gauge("wirewatch_outbox_depth", "Alerts waiting", registry=r)
         self.latency = Histogram(
             "wirewatch_fetch_to_alert_seconds",
@@ -71,6 +77,9 @@ class Metrics:
 
     def alert_published(self, rule_id: str) -> None:
         self.alerts.labels(rule_id=rule_id).inc()
+
+    def story_copy(self, how: str) -> None:
+        self.story_copies.labels(how=how).inc()
 
     def outbox_depth_is(self, depth: int) -> None:
         self.outbox_depth.set(depth)

@@ -329,6 +329,8 @@ class Pipeline:
                 story = await self.store.guard(self.stories.assign(article))
             except StoreError:
                 story = Story(article.id, (article.source,), True)
+            if not story.is_new:  # logged by the registry: "article X is a copy of story Y ..."
+                self.metrics.story_copy(story.how)
             by_article[article.id] = story
             latest[story.story_id] = story
         # Every copy in this batch reports the outlets known at the end of the batch.

@@ -1,6 +1,9 @@
 """`wirewatch rules test`: run rules over article files (or recent articles) and say why.
 
-Publishes nothing and needs no Redis unless `--since` asks for the recent articles.
+Publishes nothing and needs no Redis unless `--since` asks for the recent articles. The articles
+are grouped into stories as the service would (`LocalStories`, the registry's rules, in the order
+given): an article that is a copy of an earlier one is said to be, and a rule that already
+matched an earlier copy would not alert again.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ingest.parse.wirestory import wire_title
 from ingest.rules.files import load_rules_dir
 from ingest.rules.model import Rule
 from ingest.settings import Settings
+from ingest.stories.copies import LocalStories, Story, describe_copy
 
 # Articles matched at a time: a file of any size (a backlog of 20,000 entries) is normalized,
 # matched and printed in batches of this many, so only one batch of articles, their term hits
@@ -114,9 +118,28 @@ def run_trial(
     if rule_id is not None and rule_id not in matcher:
         known = ", ".join(sorted(rule.id for rule in ruleset.rules)) or "none"
         raise ConfigError(f"--rule {rule_id!r}: no such rule in {rules_dir} (rules: {known})")
+    copies = _Copies()
     for batch in _batches(articles, TRIAL_BATCH):
         for article, matches in zip(batch, matcher.match_many(batch), strict=True):
-            yield from _lines(matcher, article, matches, as_json=as_json, rule_id=rule_id)
+            story, suppressed = copies.assign(article, matches)
+            yield from _lines(matcher, article, matches, as_json=as_json, rule_id=rule_id,
+                              story=story, suppressed=suppressed)  # fmt: skip
+
+
+class _Copies:
+    """Which articles the service would take as copies, and which rules would not alert again
+    (a rule alerts once per story)."""
+
+    def __init__(self) -> None:
+        self.stories = LocalStories()
+        self.alerted: dict[str, set[str]] = {}  # story id -> rules that alerted on it
+
+    def assign(self, article: Article, matches: list[Match]) -> tuple[Story, list[str]]:
+        story = self.stories.assign(article)
+        done = self.alerted.setdefault(story.story_id, set())
+        suppressed = sorted({m.rule_id for m in matches} & done)
+        done.update(m.rule_id for m in matches)
+        return story, suppressed
 
 
 def _model_for(rules: Sequence[Rule], settings: Settings) -> Ner | None:
@@ -134,17 +157,46 @@ def _batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
 
 
 def _lines(
-    matcher: Matcher, article: Article, matches: list[Match], *, as_json: bool, rule_id: str | None
+    matcher: Matcher,
+    article: Article,
+    matches: list[Match],
+    *,
+    as_json: bool,
+    rule_id: str | None,
+    story: Story,
+    suppressed: list[str],
 ) -> Iterator[str]:
     if as_json:
-        record = {"article": article.to_json(), "matches": [m.to_json() for m in matches]}
+        record: dict[str, object] = {
+            "article": article.to_json(),
+            "matches": [m.to_json() for m in matches],
+            **_copy_json(story, suppressed),
+        }
         yield json.dumps(record, ensure_ascii=False)
         return
     yield describe_article(article)
+    if not story.is_new:
+        yield f"  {describe_copy(article, story)}: rules that matched it there do not alert"
     shown = [m for m in matches if rule_id is None or m.rule_id == rule_id]
     for match in shown:
-        yield "  " + describe_match(match)
+        mark = "(copy, no alert) " if match.rule_id in suppressed else ""
+        yield f"  {mark}{describe_match(match)}"
     if rule_id and not shown:
         yield "  " + describe_near_miss(matcher.explain(article, rule_id))
     if not matches and not rule_id:
         yield "  no rule matched"
+
+
+def _copy_json(story: Story, suppressed: list[str]) -> dict[str, object]:
+    """`copy_of` (the story this article is a copy of) and `suppressed` (the rules that would
+    not alert again), present only for a copy."""
+    if story.is_new:
+        return {}
+    first = story.sources[0] if story.sources else None
+    copy_of = {
+        "story_id": story.story_id,
+        "title": story.title,
+        "source": {"name": first.name, "url": first.url} if first else None,
+        "how": story.how,
+    }
+    return {"copy_of": copy_of, "suppressed": suppressed}

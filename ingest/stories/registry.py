@@ -1,39 +1,77 @@
 """Stories: syndicated copies of one wire story, across outlets, grouped under one story id.
 
-An article joins an existing story when its fingerprint was seen (an exact repeat) or when its
-SimHash is within NEAR_DUPLICATE_BITS of a copy seen within the window, confirmed by its
-second SimHash within CHECK_BITS. Candidates are found by
-LSH band keys, so no scan is ever needed.
+An article joins an existing story when its text was seen before (an exact repeat) or when it
+is a near copy of an article seen within the window. Near copies are found by SimHash over the
+article's content (see `copies.prepare`: editor's notes and the sentences its source repeats
+across stories are left out): within NEAR_DUPLICATE_BITS, confirmed by the check hash within
+CHECK_BITS, candidates looked up through LSH band keys (no scan); or by its lede, through
+min-hash keys of its opening words, so that a copy with a trimmed tail or an outlet's footer is
+found too. A candidate is then verified on what makes a story its own (`content.verify`: the
+openings, the names and numbers), because SimHash alone takes two different stories that share
+a long footer for copies, and a false merge loses an alert.
 
-Keys (all under `key_prefix + "story:"`, all expiring `window_s` after the last copy was seen):
+Keys (all under `key_prefix + "story:"`, all expiring `window_s` after they were last written):
 
-    story:fp:<fingerprint>     -> story id
-    story:band:<band label>    -> hash {simhash hex: "<story id>|<expires at, unix s>|<check hex>"}
+    story:fp:<fingerprint>     -> story id (short items: fp:id:<article id>, themselves only)
+    story:band:<band label>    -> hash {article id: "<simhash>|<check>|<story id>|<expires at>"}
+    story:lede:<min-hash key>  -> the same, found by a shared lede min-hash (`content.lede_keys`)
+    story:doc:<article id>     -> JSON {title, source, text}: what verifies a later copy
     story:src:<story id>       -> list of outlet JSON, first outlet first
+    story:units:<source name>  -> sorted set {sentence key: stories of this source that had it},
+                                  at most UNITS_MAX members (the least repeated are dropped)
 
-The whole decision (look up, pick the nearest copy, register this copy) runs as one Lua script,
-so two workers assigning copies of the same story at once still end with one story: Redis runs
-scripts one at a time and the second sees what the first wrote. Band entries carry their own
-expiry because a band key shared by many stories would otherwise live for ever.
+Assignment is one Lua script, called again while it has something to say: that the article holds
+sentences its source repeated in REPEATED_IN_STORIES stories or more (then they are left out and
+the article rehashed), or which candidates are not verified yet (returned with their stored
+text; Python verifies, and the next call passes what was examined and the story chosen). An
+article without boilerplate and without candidates takes one call. The script registers the
+article only when no unexamined candidate remains (or after MAX_ROUNDS calls), so two workers
+assigning copies of one story at once still end with one story: Redis runs scripts one at a
+time, and the second finds the first's entry to verify.
 
-The script builds the story's source-list key itself (the story id is only known inside), so it
-needs a single Redis or Valkey node rather than Redis Cluster.
+Band entries carry their own expiry because a band key shared by many stories would otherwise
+live for ever. The script builds key names itself (story ids are known only inside), so it needs
+a single Redis or Valkey node rather than Redis Cluster.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import logging
 from typing import Any, Protocol
 
 from ingest.models import Article, SourceRef
 from ingest.normalize.simhash import CHECK_BITS, NEAR_DUPLICATE_BITS, bands
+from ingest.stories.content import split_content, verify
+from ingest.stories.copies import (
+    REPEATED_IN_STORIES,
+    UNITS_MAX,
+    Prepared,
+    Story,
+    describe_copy,
+    features_of_doc,
+    prepare,
+    source_key,
+)
+
+__all__ = ["Story", "StoryRegistry"]
+
+log = logging.getLogger("ingest.stories")
+
+MAX_ROUNDS = 5  # calls before the script decides with what was examined
+# Candidates verified per call, the nearest first: same-template notices (earthquakes, market
+# wraps) are all candidates of each other, and a copy of one is the nearest of them.
+MAX_CANDIDATES = 32
 
 _ASSIGN = """
-local fp_key = KEYS[1]
-local story_prefix, new_id, simhash = ARGV[1], ARGV[2], ARGV[3]
-local source, window_s, max_bits = ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6])
-local check, max_check_bits = ARGV[7], tonumber(ARGV[8])
+local fp_key, units_key, doc_key = KEYS[1], KEYS[2], KEYS[3]
+local story_prefix, article_id, simhash, check = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local source, window_s = ARGV[5], tonumber(ARGV[6])
+local max_bits, max_check_bits = tonumber(ARGV[7]), tonumber(ARGV[8])
+local decision, examined, doc = ARGV[9], ARGV[10], ARGV[11]
+local units_max, force = tonumber(ARGV[12]), ARGV[13] == '1'
+local band_count, repeated_min = tonumber(ARGV[14]), tonumber(ARGV[15])
+local max_candidates = tonumber(ARGV[16])
 local now = tonumber(redis.call('TIME')[1])
 
 -- popcount of the xor of two 16-digit hex strings, a byte at a time
@@ -50,40 +88,73 @@ local function hamming(a, b)
 end
 
 local story_id = redis.call('GET', fp_key)
+local how = 'exact'
+if not story_id and repeated_min > 0 then
+  -- the source's boilerplate is not hashed: say which sentences it is, the caller rehashes
+  local repeated = {}
+  for i = 17, #ARGV do
+    local seen = redis.call('ZSCORE', units_key, ARGV[i])
+    if seen and tonumber(seen) >= repeated_min then
+      table.insert(repeated, ARGV[i])
+    end
+  end
+  if #repeated > 0 then
+    return {'repeated', repeated}
+  end
+end
 if not story_id then
-  local best_bits = max_bits + 1
-  for i = 2, #KEYS do
-    local entries = redis.call('HGETALL', KEYS[i])
-    for j = 1, #entries, 2 do
-      local other, value = entries[j], entries[j + 1]
-      local sep = string.find(value, '|', 1, true)
-      local sep2 = string.find(value, '|', sep + 1, true)
-      local candidate = string.sub(value, 1, sep - 1)
-      local expires = tonumber(string.sub(value, sep + 1, sep2 - 1))
-      local other_check = string.sub(value, sep2 + 1)
-      if expires <= now then
-        redis.call('HDEL', KEYS[i], other)
-      else
-        local bits = hamming(simhash, other)
-        -- nearest copy wins; a tie goes to the smaller id so every worker agrees
-        local confirmed = hamming(check, other_check) <= max_check_bits
-        if confirmed and (bits < best_bits or
-                          (bits == best_bits and story_id and candidate < story_id)) then
-          best_bits, story_id = bits, candidate
+  how = 'near'
+  if not force then
+    local found, listed, tested, seen = {}, {}, {}, {}
+    for id in string.gmatch(examined, '[^|]+') do seen[id] = true end
+    for i = 4, #KEYS do
+      -- the first band_count keys find near SimHashes; the rest share a lede min-hash
+      local by_band = i < 4 + band_count
+      local entries = redis.call('HGETALL', KEYS[i])
+      for j = 1, #entries, 2 do
+        local other, value = entries[j], entries[j + 1]
+        local h, c, candidate, expires = string.match(value, '^(%x+)|(%x+)|(.+)|(%d+)$')
+        if tonumber(expires) <= now then
+          redis.call('HDEL', KEYS[i], other)
+        elseif other ~= article_id and not listed[other] and not seen[other]
+            and not (by_band and tested[other]) then
+          local bits = hamming(simhash, h)
+          if by_band then tested[other] = true end
+          if not by_band or (bits <= max_bits and hamming(check, c) <= max_check_bits) then
+            listed[other] = true
+            table.insert(found, {other, candidate, bits})
+          end
         end
       end
     end
+    -- the nearest first, a bounded number per call (template notices can be many)
+    table.sort(found, function(x, y) return x[3] < y[3] or (x[3] == y[3] and x[1] < y[1]) end)
+    local unexamined = {}
+    for k = 1, #found do
+      if #unexamined >= max_candidates then break end
+      local other_doc = redis.call('GET', story_prefix .. 'doc:' .. found[k][1])
+      if other_doc then
+        table.insert(unexamined, {found[k][1], found[k][2], tostring(found[k][3]), other_doc})
+      end
+    end
+    if #unexamined > 0 then
+      return {'check', unexamined}
+    end
+  end
+  if decision ~= '' then
+    story_id = decision
   end
 end
 
 local is_new = 0
 if not story_id then
-  story_id, is_new = new_id, 1
+  story_id, is_new, how = article_id, 1, 'new'
 end
-local entry = story_id .. '|' .. tostring(now + window_s) .. '|' .. check
+local entry = simhash .. '|' .. check .. '|' .. story_id .. '|' .. tostring(now + window_s)
 redis.call('SET', fp_key, story_id, 'EX', window_s)
-for i = 2, #KEYS do
-  redis.call('HSET', KEYS[i], simhash, entry)
+redis.call('SET', doc_key, doc, 'EX', window_s)
+for i = 4, #KEYS do
+  redis.call('HSET', KEYS[i], article_id, entry)
   redis.call('EXPIRE', KEYS[i], window_s)
 end
 local sources_key = story_prefix .. 'src:' .. story_id
@@ -91,7 +162,18 @@ if not redis.call('LPOS', sources_key, source) then
   redis.call('RPUSH', sources_key, source)
 end
 redis.call('EXPIRE', sources_key, window_s)
-return {story_id, is_new, redis.call('LRANGE', sources_key, 0, -1)}
+if is_new == 1 and #ARGV > 16 then
+  for i = 17, #ARGV do
+    redis.call('ZINCRBY', units_key, 1, ARGV[i])
+  end
+  local extra = redis.call('ZCARD', units_key) - units_max
+  if extra > 0 then
+    redis.call('ZREMRANGEBYRANK', units_key, 0, extra - 1)
+  end
+  redis.call('EXPIRE', units_key, window_s)
+end
+local first = redis.call('GET', story_prefix .. 'doc:' .. story_id) or ''
+return {'done', story_id, is_new, redis.call('LRANGE', sources_key, 0, -1), how, first}
 """
 
 
@@ -101,44 +183,109 @@ class ScriptingClient(Protocol):
     def register_script(self, script: str) -> Any: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Story:
-    story_id: str
-    sources: tuple[SourceRef, ...]  # every outlet that carried it so far, first one first
-    is_new: bool  # this article started the story
-
-
 class StoryRegistry:
     """Groups articles into stories in Redis; safe with any number of concurrent workers."""
 
-    def __init__(self, client: ScriptingClient, key_prefix: str, window_s: int) -> None:
+    def __init__(
+        self, client: ScriptingClient, key_prefix: str, window_s: int, units_max: int = UNITS_MAX
+    ) -> None:
         self._script = client.register_script(_ASSIGN)
         self._story_prefix = f"{key_prefix}story:"
         self._window_s = window_s
+        self._units_max = units_max
 
     async def assign(self, article: Article) -> Story:
-        """The story `article` belongs to, registering it (and its outlet) there."""
-        simhash_hex = f"{article.simhash:016x}"
-        keys = [f"{self._story_prefix}fp:{article.fingerprint or article.id}"]
-        if article.simhash:  # a text without words has no neighbours, only exact repeats
-            keys += [f"{self._story_prefix}band:{label}" for label in bands(article.simhash)]
+        """The story `article` belongs to, registering it (and its outlet) there.
+
+        A copy (`not story.is_new`) is logged at info level: `article X is a copy of story Y
+        first seen at OUTLET`."""
+        units_key = f"{self._story_prefix}units:{source_key(article)}"
+        body = split_content(article.body)
+        # Hashed as if the source repeated nothing; the script says when it does (one round
+        # trip more, for sources with boilerplate only).
+        prepared = prepare(article, (), body)
+        repeated_min = REPEATED_IN_STORIES
+        examined: set[str] = set()
+        best: tuple[int, str] | None = None
+        rounds = 0
+        while True:
+            rounds += 1
+            decision = best[1] if best else ""
+            force = rounds >= MAX_ROUNDS
+            args = self._args(prepared, decision, examined, force, repeated_min)
+            reply = await self._script(keys=self._keys(prepared, units_key), args=args)
+            kind = _text(reply[0])
+            if kind == "done":
+                return self._story(article, reply[1:])
+            if kind == "repeated":
+                prepared = prepare(article, {_text(u) for u in reply[1]}, body)
+                repeated_min, examined, best = 0, set(), None
+                continue
+            for other, story_id, bits, raw_doc in reply[1]:
+                other_id = _text(other)
+                examined.add(other_id)
+                features, _record = features_of_doc(_text(raw_doc))
+                why = verify(prepared.features, features)
+                if why is not None:
+                    log.debug("article %s is not a copy of %s: %s", article.id, other_id, why)
+                    continue
+                found = (int(bits), _text(story_id))
+                best = found if best is None or found < best else best
+
+    def _keys(self, prepared: Prepared, units_key: str) -> list[str]:
+        keys = [
+            f"{self._story_prefix}fp:{prepared.exact_key}",
+            units_key,
+            f"{self._story_prefix}doc:{prepared.article.id}",
+        ]
+        if prepared.searchable:  # too little text has no neighbours, only exact repeats
+            keys += [f"{self._story_prefix}band:{label}" for label in bands(prepared.simhash)]
+            keys += [f"{self._story_prefix}lede:{key}" for key in prepared.lede_keys]
+        return keys
+
+    def _args(
+        self,
+        prepared: Prepared,
+        decision: str,
+        examined: set[str],
+        force: bool,
+        repeated_min: int,
+    ) -> list[str | int]:
+        article = prepared.article
         source = json.dumps([article.source.name, article.source.url], ensure_ascii=False)
-        args = [
+        return [
             self._story_prefix,
             article.id,
-            simhash_hex,
+            f"{prepared.simhash:016x}",
+            f"{prepared.simhash_check:016x}",
             source,
             self._window_s,
             NEAR_DUPLICATE_BITS,
-            f"{article.simhash_check:016x}",
             CHECK_BITS,
+            decision,
+            "|" + "|".join(sorted(examined)) + "|",
+            prepared.doc(),
+            self._units_max,
+            "1" if force else "0",
+            len(bands(prepared.simhash)) if prepared.searchable else 0,
+            repeated_min,
+            MAX_CANDIDATES,
+            *prepared.units,
         ]
-        story_id, is_new, sources = await self._script(keys=keys, args=args)
-        return Story(
+
+    def _story(self, article: Article, reply: list[Any]) -> Story:
+        story_id, is_new, sources, how, first = reply
+        first_doc = json.loads(_text(first)) if first else {}
+        story = Story(
             story_id=_text(story_id),
             sources=tuple(SourceRef(*json.loads(_text(raw))) for raw in sources),
             is_new=bool(int(is_new)),
+            title=first_doc.get("title", ""),
+            how=_text(how),
         )
+        if not story.is_new:
+            log.info(describe_copy(article, story))
+        return story
 
 
 def _text(value: bytes | str) -> str:

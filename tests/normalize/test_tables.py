@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
-from ingest.models import Dateline
+from ingest.models import Dateline, RawEntry
+from ingest.normalize.article import normalize
 from ingest.normalize.dateline import parse_dateline
 from ingest.normalize.language import detect_language, language_code
-from ingest.normalize.textnorm import drop_boilerplate, first_sentences, html_to_text
+from ingest.normalize.textnorm import (
+    drop_boilerplate,
+    first_sentences,
+    fold_for_dedup,
+    html_to_text,
+)
 from ingest.normalize.urls import canonical_url
 from tests.normalize.casefiles import case_id, load
 
@@ -92,3 +99,35 @@ def test_detect_language(case: dict[str, str]) -> None:
 @pytest.mark.parametrize("case", LANGUAGES["declared"], ids=lambda c: repr(c["tag"]))
 def test_declared_language_code(case: dict[str, str | None]) -> None:
     assert language_code(case["tag"]) == case["code"]
+
+
+TITLES: list[dict[str, Any]] = load("titles.yaml")["titles"]
+
+
+@pytest.mark.timeout(5)
+@pytest.mark.parametrize("case", TITLES, ids=[case_id(c["body"] or c["title"]) for c in TITLES])
+def test_a_missing_title_is_the_first_sentence(case: dict[str, Any]) -> None:
+    entry = RawEntry(
+        source_name="Feed",
+        source_url="https://feed.example/rss.xml",
+        title=case["title"],
+        content=case["body"],
+        content_is_html=case.get("html", False),
+        link=case.get("link"),
+        summary=case.get("summary", ""),
+    )
+    article = normalize(entry)
+    assert article.title == case["expected"]
+    assert article.to_json()["title"]
+
+
+@pytest.mark.timeout(5)
+def test_a_made_title_leaves_the_article_id_as_it_was() -> None:
+    # Ids of title-less items without GUID or link come from their text: they must not change,
+    # or items seen before the upgrade would alert again.
+    entry = RawEntry("Feed", "https://feed.example/rss.xml", "", "Text only. More text.", False)
+    as_given = fold_for_dedup("\nText only. More text.")  # the empty title, then the body
+    article = normalize(entry)
+    assert article.title == "Text only."
+    assert article.id == hashlib.sha256(f"text:{as_given}".encode()).hexdigest()[:20]
+    assert article.fingerprint == hashlib.sha256(as_given.encode()).hexdigest()

@@ -81,6 +81,59 @@ def test_rules_test_json_lines_follow_the_contract(
     assert feed_urls == {(ROOT / "seeds" / "sample-feed.xml").resolve().as_uri()}
 
 
+STORIES = ROOT / "tests" / "normalize" / "cases" / "stories"
+FOOTER = ROOT / "tests" / "stories" / "cases" / "footers" / "lakeside_patch.txt"
+
+
+def test_rules_test_says_which_articles_are_copies(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two copies of one story (the first alerts, the second would be suppressed) and a
+    # different story on the same topic.
+    files = [STORIES / n for n in ("black_sea_reuters.txt", "black_sea_gazette.txt",
+                                   "black_sea_other_agency.txt")]  # fmt: skip
+    rules = env / "rules"
+    rules.mkdir()
+    (rules / "sea.yaml").write_text(
+        "rules:\n  - id: sea\n    channel: alerts:sea\n    all: [Black Sea]\n", encoding="utf-8"
+    )
+    assert main(["rules", "test", "--rules-dir", str(rules), *map(str, files)]) == 0
+    out = capsys.readouterr().out
+    copy_lines = [line for line in out.splitlines() if "is a copy of story" in line]
+    assert len(copy_lines) == 1
+    assert copy_lines[0].strip().startswith("article 'US brokers Black Sea ceasefire")
+    assert "first seen at black_sea_reuters.txt" in copy_lines[0]
+    assert "(copy, no alert) sea" in out
+
+    assert main(["rules", "test", "--rules-dir", str(rules), "--json", *map(str, files)]) == 0
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert ["copy_of" in r for r in records] == [False, True, False]
+    copy = records[1]
+    assert copy["copy_of"]["source"]["name"] == "black_sea_reuters.txt"
+    assert copy["copy_of"]["story_id"] == records[0]["article"]["id"]
+    assert copy["suppressed"] == ["sea"]
+
+
+def test_rules_test_keeps_stories_that_only_share_a_footer_apart(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    footer = FOOTER.read_text(encoding="utf-8")
+    leads = [
+        "Brookfield police arrested two men early Tuesday after an alarm call led officers to a "
+        "hardware store on Mill Road, where a rear door had been forced open.",
+        "A 58-year-old North Harbor woman was taken to Mercy General Hospital after her sedan "
+        "left Route 9 and struck a utility pole near Cedar Lane on Monday evening.",
+    ]
+    paths = []
+    for n, lead in enumerate(leads):
+        path = env / f"item{n}.txt"
+        path.write_text(f"Police item {n}\n\n{lead}\n{footer}", encoding="utf-8")
+        paths.append(str(path))
+    assert main(["rules", "test", "--json", *paths]) == 0
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(records) == 2 and not any("copy_of" in r for r in records)
+
+
 def test_rules_test_near_miss_for_one_rule(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     quake = ROOT / "seeds" / "003_afp_greece_earthquake.txt"
     assert main(["rules", "test", "--rule", "ceasefire-leader", str(quake)]) == 0
@@ -119,6 +172,36 @@ def test_run_once_then_feeds_and_rules_test_since(
     records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert [r["article"]["url"] for r in records] == ["https://wire.example/s"]
     assert any(m["rule_id"] == "ceasefire-leader" for m in records[0]["matches"])
+
+
+@pytest.mark.usefixtures("real_redis_cleanup")
+def test_rules_test_since_says_which_stored_articles_were_copies(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Two outlets carried one story: the service alerted once; rules test over the stored
+    # articles says the second was a copy of the first.
+    with serve() as server:
+        for n, name in enumerate(("black_sea_reuters.txt", "black_sea_daily_herald.txt")):
+            title, _blank, body = (STORIES / name).read_text(encoding="utf-8").split("\n", 2)
+            item = {"title": title, "link": f"https://o{n}.example/s", "guid": f"o{n}",
+                    "published": "2025-03-25T12:00:00+00:00", "body": body}  # fmt: skip
+            server.pages[f"/o{n}.xml"] = rss([item], f"Outlet {n}")
+        (env / "feeds.yaml").write_text(
+            "feeds:\n"
+            + "".join(
+                f"  - url: {server.base_url}/o{n}.xml\n    name: Outlet {n}\n" for n in (0, 1)
+            ),
+            encoding="utf-8",
+        )
+        assert main(["run", "--once"]) == 0
+    capsys.readouterr()
+    assert main(["rules", "test", "--since", "1h", "--json"]) == 0
+    records = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(records) == 2
+    first, second = sorted(records, key=lambda r: "copy_of" in r)
+    assert "copy_of" not in first
+    assert second["copy_of"]["story_id"] == first["article"]["id"]
+    assert second["copy_of"]["source"]["name"] == first["article"]["source"]["name"]
 
 
 def test_rules_test_unknown_rule_is_a_clear_error(

@@ -3,6 +3,7 @@ one alert for the syndicated story listing every outlet, and one for the differe
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from ingest.service.metrics import Metrics
 from ingest.service.pipeline import Pipeline
 from tests.conftest import ROOT
 from tests.service.feedserver import rss, serve
+from tests.stories.casebook import CASES, load_group
 
 STORIES = ROOT / "tests" / "normalize" / "cases" / "stories"
 OUTLETS = {
@@ -43,8 +45,9 @@ def outlet_feed(outlet: str, file_name: str) -> bytes:
 
 
 async def test_syndicated_copies_alert_once_listing_every_outlet(
-    make_settings,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    make_settings,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     rules = tmp_path / "rules"
     rules.mkdir()
@@ -55,6 +58,8 @@ async def test_syndicated_copies_alert_once_listing_every_outlet(
     settings = make_settings(rules_dir=rules)
     store = Store.from_settings(settings)
     matcher = Matcher(load_rules_dir(rules), load_nlp("blank", 8))
+    metrics = Metrics()
+    caplog.set_level(logging.INFO, logger="ingest.stories")
     with serve() as server:
         sources = []
         for outlet, file_name in OUTLETS.items():
@@ -62,7 +67,7 @@ async def test_syndicated_copies_alert_once_listing_every_outlet(
             server.pages[path] = outlet_feed(outlet, file_name)
             sources.append(Source(server.base_url + path, outlet, "http", 60.0))
         async with Fetcher(settings) as fetcher:
-            pipeline = Pipeline(settings, store, fetcher, lambda: matcher, Metrics())
+            pipeline = Pipeline(settings, store, fetcher, lambda: matcher, metrics)
             report = await pipeline.poll_many(sources)
             again = await pipeline.poll_many(sources)
     await store.close()
@@ -75,3 +80,49 @@ async def test_syndicated_copies_alert_once_listing_every_outlet(
     assert "also_seen_in" in syndicated.to_json()
     assert not by_outlet["Other Agency"].also_seen_in
     assert again.articles == 0 and not again.alerts
+    # Every merge is visible: a log line per copy naming the first outlet, and a metric.
+    copies = [r.getMessage() for r in caplog.records if "is a copy of story" in r.getMessage()]
+    assert len(copies) == 2
+    assert all(line.endswith("first seen at Reuters") for line in copies)
+    assert metrics.story_copies.labels(how="near")._value.get() == 2
+
+
+async def test_different_stories_sharing_a_long_footer_each_alert(
+    make_settings,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    """One local feed: short police stories, each followed by the outlet's long footer."""
+    stories = load_group(CASES / "police_blotter_shared_footer.yaml")
+    items = [
+        {
+            "title": s.article.title,
+            "link": f"https://lakeside.example/blotter/{s.index}",
+            "guid": f"blotter-{s.index}",
+            "published": "2026-11-30T06:00:00+00:00",
+            "body": s.article.body,
+        }
+        for s in stories
+    ]
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "local.yaml").write_text(
+        "rules:\n  - id: local\n    channel: alerts:local\n    all: [Lakeside Patch]\n",
+        encoding="utf-8",
+    )
+    settings = make_settings(rules_dir=rules)
+    store = Store.from_settings(settings)
+    matcher = Matcher(load_rules_dir(rules), load_nlp("blank", 8))
+    alerts = []
+    with serve() as server:
+        source = Source(server.base_url + "/blotter.xml", "Lakeside Patch", "http", 60.0)
+        async with Fetcher(settings) as fetcher:
+            pipeline = Pipeline(settings, store, fetcher, lambda: matcher, Metrics())
+            # The feed grows between polls, as a live one does: the first items meet an empty
+            # history, the later ones a history in which the footer is known.
+            for shown in (4, 8, len(items)):
+                server.pages["/blotter.xml"] = rss(items[:shown], "Lakeside Patch")
+                alerts += (await pipeline.poll_many([source])).alerts
+    await store.close()
+
+    assert len(items) >= 12
+    assert sorted(a.article.url for a in alerts) == sorted(i["link"] for i in items)

@@ -1,0 +1,142 @@
+"""What of an article is its own, and the verification of a candidate copy (pure functions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.stories.content import (
+    LEDE_KEYS,
+    MIN_CONTENT_WORDS,
+    Features,
+    content_lines,
+    is_editor_note,
+    lede_keys,
+    unit_key,
+    verify,
+    words_of,
+)
+
+pytestmark = pytest.mark.timeout(60)
+
+TABLES = yaml.safe_load((Path(__file__).parent / "tables" / "notes.yaml").read_text("utf-8"))
+FOOTER = (Path(__file__).parent / "cases" / "footers" / "lakeside_patch.txt").read_text("utf-8")
+
+STORY = (
+    "The city council approved a budget of $2.1 billion on Wednesday after a long meeting. "
+    "It adds 60 police officers and extends late-night bus service on weekends.\n"
+    "Mayor Karen Alvarez said the plan would make Portland safer and better connected.\n"
+    "Council member Darnell Price voted against it and warned about optimistic forecasts."
+)
+
+
+def features(text: str, title: str = "") -> Features:
+    return Features.of_text(title, text)
+
+
+@pytest.mark.parametrize("line", TABLES["notes"])
+def test_editor_notes_are_recognised(line: str) -> None:
+    assert is_editor_note(line)
+
+
+@pytest.mark.parametrize("line", TABLES["not_notes"])
+def test_story_sentences_are_not_notes(line: str) -> None:
+    assert not is_editor_note(line)
+
+
+def test_content_leaves_out_notes_and_repeated_sentences() -> None:
+    text = "(Updates with reaction)\nFirst sentence here. Boilerplate sentence.\nLast line."
+    repeated = {unit_key("Boilerplate   SENTENCE.")}  # case and spacing do not matter
+    assert content_lines(text, repeated.__contains__) == ["First sentence here.", "Last line."]
+
+
+def test_british_and_american_spelling_compare_equal() -> None:
+    assert words_of("defence organisation centre labour travelled") == words_of(
+        "defense organization center labor traveled"
+    )
+
+
+def test_a_story_is_a_copy_of_itself_and_of_its_trimmed_copy() -> None:
+    assert verify(features(STORY), features(STORY)) is None
+    trimmed = "\n".join(STORY.split("\n")[:2])
+    assert verify(features(STORY), features(trimmed)) is None
+
+
+def test_a_copy_with_note_credit_and_footer_is_a_copy() -> None:
+    copy = f"(Adds quote from Price)\n{STORY}\nReporting by Metro Wire.\n{FOOTER}"
+    assert verify(features(STORY, "Budget passes"), features(copy, "Council OKs budget")) is None
+
+
+def test_different_stories_with_one_footer_are_not_copies() -> None:
+    other = (
+        "Firefighters rescued a family of ducklings from a storm drain on Oak Street this "
+        "morning. The birds were returned to the pond behind the library."
+    )
+    why = verify(features(f"{STORY}\n{FOOTER}"), features(f"{other}\n{FOOTER}"))
+    assert why == "the openings differ"
+
+
+def test_template_notices_that_differ_in_place_and_numbers_are_not_copies() -> None:
+    template = (
+        "A magnitude {m} earthquake struck {km} kilometres south of {place} at {t} UTC on "
+        "Monday, the United States Geological Survey said. The quake was recorded at a depth "
+        "of {d} kilometres. There were no immediate reports of damage or casualties, and the "
+        "agency issued a green alert for shaking-related fatalities and economic losses."
+    )
+    one = template.format(m="5.4", km="23", place="Hualien", t="03:12", d="18")
+    two = template.format(m="4.9", km="31", place="Hualien", t="05:40", d="21")
+    assert (verify(features(one), features(two)) or "").startswith("names or numbers differ")
+    assert verify(features(one), features(one.replace("kilometres", "kilometers"))) is None
+
+
+def test_little_text_never_merges() -> None:
+    short = "Central bank holds rates. Details to follow."
+    assert len(short.split()) < MIN_CONTENT_WORDS
+    assert verify(features(short), features(short)) == "too little text of its own"
+
+
+def _texts(letters: str) -> st.SearchStrategy[str]:
+    """Texts of paragraphs of sentences, words drawn from `letters`."""
+    word = st.text(alphabet=letters, min_size=3, max_size=9)
+    sentence = st.lists(word, min_size=6, max_size=16, unique=True).map(
+        lambda w: " ".join(w).capitalize() + "."
+    )
+    paragraph = st.lists(sentence, min_size=1, max_size=3).map(" ".join)
+    return st.lists(paragraph, min_size=2, max_size=6).map("\n".join)
+
+
+_TEXT = _texts("abcdefghijklmnopqrstuvwxyz")
+
+
+@settings(max_examples=30, deadline=None)
+@given(_TEXT, _TEXT)
+def test_verification_is_symmetric(a: str, b: str) -> None:
+    assert (verify(features(a), features(b)) is None) == (verify(features(b), features(a)) is None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(_texts("abcdefghijklm"), _texts("nopqrstuvwxyz"))
+def test_a_shared_footer_never_makes_stories_copies(a: str, b: str) -> None:
+    # Two stories without a word in common, each followed by the same long footer.
+    assert verify(features(f"{a}\n{FOOTER}"), features(f"{b}\n{FOOTER}")) is not None
+
+
+@settings(max_examples=30, deadline=None)
+@given(_TEXT, st.integers(min_value=2, max_value=6))
+def test_a_copy_trimmed_to_its_opening_paragraphs_is_a_copy(text: str, keep: int) -> None:
+    trimmed = "\n".join(text.split("\n")[:keep])
+    if len(trimmed.split()) < MIN_CONTENT_WORDS:
+        return
+    assert verify(features(text), features(trimmed)) is None
+    assert set(lede_keys(features(text).opening)) & set(lede_keys(features(trimmed).opening))
+
+
+def test_lede_keys_are_stable_and_only_for_text() -> None:
+    words = words_of("Russia and Ukraine agreed on Tuesday to stop attacks on ships.")
+    keys = lede_keys(words)
+    assert len(keys) == LEDE_KEYS and keys == lede_keys(list(words))
+    assert lede_keys([]) == []

@@ -1,0 +1,96 @@
+"""The labelled dedup cases (tests/stories/cases/): zero false merges, every copy merged.
+
+Run through the Redis registry (the service) and the in-memory assignment (`rules test`), with
+all groups in one story window (per-source history builds up, as on a live feed) and with each
+group alone (the first items of new sources: the verification has to hold on its own), and in
+reverse order (the copy first, the original after).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from itertools import combinations
+
+import pytest
+import redis.asyncio as aioredis
+
+from ingest.stories.copies import LocalStories
+from ingest.stories.registry import StoryRegistry
+from tests.conftest import TEST_REDIS_URL
+from tests.stories.casebook import Item, all_items, group_files, labelled_pairs, load_group
+
+pytestmark = pytest.mark.timeout(60)
+
+ITEMS = all_items()
+
+
+def mistakes(items: list[Item], story_of: dict[str, str]) -> tuple[list[str], list[str]]:
+    """(false merges, missed merges) as readable pairs."""
+    false, missed = [], []
+    for a, b in combinations(items, 2):
+        same = story_of[a.article.id] == story_of[b.article.id]
+        pair = f"{a.label}#{a.index} ~ {b.label}#{b.index}"
+        if same and a.label != b.label:
+            false.append(pair)
+        elif not same and a.label == b.label:
+            missed.append(pair)
+    return false, missed
+
+
+def assign_locally(items: list[Item]) -> dict[str, str]:
+    stories = LocalStories()
+    return {i.article.id: stories.assign(i.article).story_id for i in items}
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aioredis.Redis]:
+    connection = aioredis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        await connection.ping()
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+def test_the_case_set_is_large_and_labelled_both_ways() -> None:
+    copies, different = labelled_pairs(ITEMS)
+    assert len(group_files()) >= 15 and len(copies) >= 25 and len(different) >= 150
+    assert len({i.article.id for i in ITEMS}) == len(ITEMS)
+
+
+@pytest.mark.parametrize(
+    "order", [lambda items: items, lambda items: items[::-1]], ids=["in order", "reversed"]
+)
+def test_in_memory_all_groups_in_one_window(order: Callable[[list[Item]], list[Item]]) -> None:
+    items = order(ITEMS)
+    false, missed = mistakes(items, assign_locally(items))
+    assert false == []
+    assert missed == []
+
+
+@pytest.mark.parametrize("path", group_files(), ids=lambda p: p.stem)
+def test_in_memory_each_group_alone(path) -> None:  # type: ignore[no-untyped-def]
+    items = load_group(path)
+    false, missed = mistakes(items, assign_locally(items))
+    assert false == []
+    assert missed == []
+
+
+@pytest.mark.usefixtures("real_redis_cleanup")
+async def test_registry_all_groups_in_one_window(client: aioredis.Redis, key_prefix: str) -> None:
+    registry = StoryRegistry(client, key_prefix, 3600)
+    story_of = {i.article.id: (await registry.assign(i.article)).story_id for i in ITEMS}
+    false, missed = mistakes(ITEMS, story_of)
+    assert false == []
+    assert missed == []
+
+
+@pytest.mark.usefixtures("real_redis_cleanup")
+async def test_registry_each_group_alone(client: aioredis.Redis, key_prefix: str) -> None:
+    for n, path in enumerate(group_files()):
+        registry = StoryRegistry(client, f"{key_prefix}{n}:", 3600)
+        items = load_group(path)
+        story_of = {i.article.id: (await registry.assign(i.article)).story_id for i in items}
+        false, missed = mistakes(items, story_of)
+        assert false == [], path.name
+        assert missed == [], path.name

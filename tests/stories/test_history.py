@@ -1,0 +1,101 @@
+"""Per-source history in Redis: sentences a source repeats across stories are not hashed."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from ingest.stories.content import split_content
+from ingest.stories.copies import REPEATED_IN_STORIES, prepare
+from ingest.stories.registry import StoryRegistry
+from tests.conftest import TEST_REDIS_URL
+from tests.stories.casebook import CASES, load_group
+from tests.stories.test_stories import WINDOW_S, article_from
+
+pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(30)]
+
+POLICE = load_group(CASES / "police_blotter_shared_footer.yaml")
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aioredis.Redis]:
+    connection = aioredis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        await connection.ping()
+        yield connection
+    finally:
+        await connection.aclose()
+
+
+def footer_keys() -> set[str]:
+    """Sentence keys every police item has: the footer's."""
+    keys = [{s.key for line in split_content(i.article.body) for s in line} for i in POLICE]
+    return set.intersection(*keys)
+
+
+async def test_a_footer_repeated_across_stories_is_counted_then_left_out(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    units_key = f"{key_prefix}story:units:Lakeside Patch"
+    shared = sorted(footer_keys())
+    assert len(shared) >= 10
+    for n, item in enumerate(POLICE[:REPEATED_IN_STORIES]):
+        assert (await registry.assign(item.article)).is_new
+        scores = await client.zmscore(units_key, shared)
+        assert scores == [n + 1.0] * len(shared)
+    # From now on the footer is the source's boilerplate: what is hashed is the lead alone.
+    later = POLICE[REPEATED_IN_STORIES].article
+    story = await registry.assign(later)
+    assert story.is_new
+    doc = await client.get(f"{key_prefix}story:doc:{later.id}")
+    assert b"Lakeside Patch is an independent" not in doc
+    lead = prepare(later, set(shared))
+    assert lead.simhash != later.simhash and "reader-supported" not in "\n".join(lead.lines)
+
+
+async def test_a_copy_does_not_count_as_another_story_of_its_source(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    # An outlet that carries the same story three times (updates) has no boilerplate for it.
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    reuters = article_from("black_sea_reuters.txt", "Reuters")
+    for n in range(REPEATED_IN_STORIES + 1):
+        copy = dataclasses.replace(reuters, id=f"update-{n}", fingerprint=f"update-{n}")
+        story = await registry.assign(copy)
+        assert story.story_id == "update-0" and story.is_new == (n == 0)
+    scores = await client.zrange(f"{key_prefix}story:units:Reuters", 0, -1, withscores=True)
+    assert scores and all(score == 1.0 for _member, score in scores)
+
+
+async def test_the_history_of_a_source_is_bounded(client: aioredis.Redis, key_prefix: str) -> None:
+    registry = StoryRegistry(client, key_prefix, WINDOW_S, units_max=20)
+    for item in POLICE:
+        await registry.assign(item.article)
+    units_key = f"{key_prefix}story:units:Lakeside Patch"
+    assert await client.zcard(units_key) == 20
+    assert 0 < await client.ttl(units_key) <= WINDOW_S
+    # What stays is what repeats most: the footer.
+    kept = {m.decode() for m in await client.zrange(units_key, 0, -1)}
+    assert footer_keys() <= kept
+
+
+async def test_a_copy_is_logged_with_its_story_and_first_outlet(
+    client: aioredis.Redis, key_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="ingest.stories")
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    original = article_from("black_sea_reuters.txt", "Reuters")
+    gazette = article_from("black_sea_gazette.txt", "Gazette")
+    first = await registry.assign(original)
+    copy = await registry.assign(gazette)
+    assert first.how == "new" and copy.how == "near" and copy.title == original.title
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert lines == [
+        f"article '{gazette.title}' ({gazette.id}) is a copy of story '{original.title}' "
+        f"({original.id}) first seen at Reuters"
+    ]
