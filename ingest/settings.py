@@ -68,3 +68,17 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=0, ge=0, le=65535)  # 0: no metrics/health endpoint
     log_format: str = "auto"  # auto: readable on a terminal, JSON otherwise; or "json" / "text"
     log_level: str = "INFO"
+
+    # Notifications (`wirewatch notify`, notify.yaml). Stale destinations use stale_after_s.
+    notify_file: Path = Path("notify.yaml")
+    notify_consumer: str = ""  # consumer name in the groups; "" = the host name (stable across
+    # restarts, so a restarted notifier resumes its own unacknowledged alerts first)
+    notify_claim_idle_s: float = Field(default=60.0, gt=0)  # a dead notifier's alerts, taken over
+    notify_lock_ttl_s: float = Field(default=120.0, gt=0)  # one send in flight per alert
+    notify_send_timeout_s: float = Field(default=30.0, gt=0)
+    notify_backoff_min_s: float = Field(default=1.0, gt=0)  # a failing destination is retried
+    notify_backoff_max_s: float = Field(default=300.0, gt=0)  # ... at growing, jittered delays
+    notify_mark_ttl_s: int = Field(default=30 * 86400, gt=0)  # (destination, alert) delivered
+    notify_scan_interval_s: float = Field(default=10.0, gt=0)  # `alerts:*` finds new streams
+    notify_backlog_s: float = Field(default=3600.0, ge=0)  # a new destination gets this much past
+    notify_digest_max_alerts: int = Field(default=100, ge=1)  # lines in one digest message

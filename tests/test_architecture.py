@@ -22,6 +22,7 @@ ORDER = [
     "match",
     "delivery",
     "service",
+    "notify",
     "top",
 ]
 FOUNDATION = {"__init__", "errors", "settings", "models", "yamlfile"}
@@ -38,6 +39,7 @@ HEAVY = {  # library -> the one unit allowed to import it
     "watchfiles": "service",
     "prometheus_client": "service",
     "ahocorasick": "match",
+    "apprise": "notify",
 }
 
 
