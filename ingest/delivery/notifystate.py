@@ -8,6 +8,7 @@ delivered marks, digest timing and the status the web console shows.
                                         mark_ttl_s); "sending:{owner}" while a notifier sends it
                                         (PX lock_ttl_ms), so two notifiers never send it together
     {p}notify:digest:{dest}             ms time the destination's next digest is due
+    {p}notify:digest-lease:{dest}       the notifier sending this destination's digests (PX)
     {p}notify:status                    hash: destination id -> JSON status (no secrets)
 """
 
@@ -28,6 +29,11 @@ if v == 'done' then return 'done' end
 if v and v ~= ARGV[1] then return 'busy' end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 'go'
+"""
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
 """
 
 _RELEASE = """
@@ -73,9 +79,11 @@ class NotifyState:
         self.group = f"{p}notify:{destination_id}"
         self._since_key = f"{p}notify:since:{destination_id}"
         self._digest_key = f"{p}notify:digest:{destination_id}"
+        self._lease_key = f"{p}notify:digest-lease:{destination_id}"
         self.status_key = f"{p}notify:status"
         self._begin = self.client.register_script(_BEGIN)
         self._release = self.client.register_script(_RELEASE)
+        self._renew = self.client.register_script(_RENEW)
 
     def mark_key(self, alert_id: str) -> str:
         return f"{self.store.prefix}notify:mark:{self.dest}:{alert_id}"
@@ -164,6 +172,21 @@ class NotifyState:
             await self.store.guard(pipe.execute())
 
     # -- digests, backlog, status -----------------------------------------------------------
+
+    async def hold_digest_lease(self, held: bool, ttl_ms: int) -> bool:
+        """Take (or keep) the right to send this destination's digests; False: another has it."""
+        if held:
+            renewed = await self.store.guard(
+                self._renew(keys=[self._lease_key], args=[self.owner, ttl_ms])
+            )
+            return bool(renewed)
+        took = await self.store.guard(
+            self.client.set(self._lease_key, self.owner, nx=True, px=ttl_ms)
+        )
+        return bool(took)
+
+    async def release_digest_lease(self) -> None:
+        await self.store.guard(self._release(keys=[self._lease_key], args=[self.owner]))
 
     async def digest_due_ms(self, digest_s: float) -> int:
         """When the next digest is due (set on first use, kept across restarts)."""

@@ -53,10 +53,6 @@ class Runner:
         self._next_scan = self._next_claim = self._next_report = 0.0
         self._holds_digest = False
 
-    @property
-    def _lease_key(self) -> str:
-        return f"notify-digest:{self.dest.id}"
-
     async def run(self) -> None:
         """Deliver until `stop` is set; a Redis outage is waited out."""
         try:
@@ -70,7 +66,7 @@ class Runner:
         finally:
             if self._holds_digest:
                 with contextlib.suppress(StoreError):
-                    await self.store.release_lease(self._lease_key, self.owner)
+                    await self.state.release_digest_lease()
 
     async def _step(self) -> None:
         now = time.time()
@@ -208,10 +204,10 @@ class Runner:
                 return
 
     async def _hold_digest_lease(self) -> bool:
-        if self._holds_digest:
-            self._holds_digest = await self.store.renew_lease(self._lease_key, self.owner)
-        else:
-            self._holds_digest = await self.store.acquire_lease(self._lease_key, self.owner)
+        # A dead holder's lease runs out after the claim idle time; then another notifier takes
+        # over the digest, with every entry the dead one had read.
+        ttl_ms = int(self.settings.notify_claim_idle_s * 1000)
+        self._holds_digest = await self.state.hold_digest_lease(self._holds_digest, ttl_ms)
         return self._holds_digest
 
     async def _digest_entries(self) -> list[Entry]:

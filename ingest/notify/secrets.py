@@ -2,9 +2,10 @@
 
 Which parts of a URL are secret depends on the service (a Telegram bot token sits where a host
 would be), so the service's own privacy rendering decides: every piece of the written URL that
-Apprise does not show in that rendering is a secret. A `Redactor` holds the secrets of every
-destination and replaces them wherever they appear: in log records (`RedactingFilter`), error
-messages, `notify --test` output and the status kept in Redis.
+Apprise does not show in that rendering, less its query string, is a secret. The query is left
+out because Apprise shows header and parameter values there (`+X-Token=...`, `-token=...`).
+A `Redactor` holds the secrets of every destination and replaces them wherever they appear: in
+log records (`RedactingFilter`), error messages, `notify --test` output and the status in Redis.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def pieces(url: str) -> set[str]:
 
 def _query_keys(url: str) -> set[str]:
     _, _, query = url.partition("?")
-    return {unquote(part.partition("=")[0]) for part in query.split("&") if part}
+    keys = [unquote(part.partition("=")[0]) for part in query.split("&") if part]
+    return {p for key in keys for p in _PIECES.split(key) if p}
 
 
 def url_secrets(url: str, shown: str | None) -> set[str]:

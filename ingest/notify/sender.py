@@ -19,7 +19,7 @@ class Service:
     """A parsed Apprise URL: the plugin, its privacy rendering and its preferred body format."""
 
     plugin: Any
-    shown: str  # the URL as Apprise shows it, passwords and tokens masked
+    shown: str  # the URL as Apprise shows it, passwords and tokens masked, without its query
     body_format: Format
 
 
@@ -39,7 +39,10 @@ def parse(url: str) -> Service | None:
     plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         return None
-    return Service(plugin, str(plugin.url(privacy=True)), _preferred_format(plugin))
+    # Apprise's privacy rendering masks passwords and tokens it knows, but shows header and
+    # parameter values (`+X-Token=...`), so the query is not shown at all.
+    shown = str(plugin.url(privacy=True)).partition("?")[0]
+    return Service(plugin, shown, _preferred_format(plugin))
 
 
 def _preferred_format(plugin: Any) -> Format:
