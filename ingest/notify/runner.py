@@ -176,7 +176,10 @@ class Runner:
         if outcome.ok:
             await self.state.delivered(entries, self.settings.notify_mark_ttl_s)
             self.metrics.notify_outcome(self.dest.id, "ok", len(entries))
+            was_failing = self.health.failing
             self.health.succeeded(now)
+            if was_failing:  # the status others read says so at once, not in a few seconds
+                await self._report(now)
             return True
         await self.state.release(entries)
         self.metrics.notify_outcome(self.dest.id, "failed", len(entries))

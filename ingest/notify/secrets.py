@@ -2,8 +2,8 @@
 
 Which parts of a URL are secret depends on the service (a Telegram bot token sits where a host
 would be), so the service's own privacy rendering decides: every piece of the written URL that
-Apprise does not show in that rendering, less its query string, is a secret. The query is left
-out because Apprise shows header and parameter values there (`+X-Token=...`, `-token=...`).
+Apprise does not show in that rendering is a secret. In the query, which Apprise shows as written
+(`+X-Token=...`, `-token=...`), the values of headers, parameters and credential-like keys are.
 A `Redactor` holds the secrets of every destination and replaces them wherever they appear: in
 log records (`RedactingFilter`), error messages, `notify --test` output and the status in Redis.
 """
@@ -19,26 +19,47 @@ MIN_SECRET_LEN = 3  # shorter pieces ("no", "25") are options and ports, and wou
 _PIECES = re.compile(r"[:/@?&=#,;+\s]+")
 
 
+# Query keys whose values are credentials; header (`+Name`) and parameter (`-name`) values
+# passed through to the service count too, since an Authorization header is one of them.
+SECRET_KEY = re.compile(r"^[+-]|pass|secret|token|key|auth|sig|bearer|cred|session", re.I)
+
+
 def pieces(url: str) -> set[str]:
-    """The words of a URL after its scheme, split at its punctuation, decoded."""
-    _, _, rest = url.partition("://")
-    return {p for p in _PIECES.split(unquote(rest)) if p}
+    """The words of a URL (or of the part of one) after its scheme, split at punctuation."""
+    _, sep, rest = url.partition("://")
+    return {p for p in _PIECES.split(unquote(rest if sep else url)) if p}
 
 
-def _query_keys(url: str) -> set[str]:
+def _query_secrets(url: str) -> set[str]:
     _, _, query = url.partition("?")
-    keys = [unquote(part.partition("=")[0]) for part in query.split("&") if part]
-    return {p for key in keys for p in _PIECES.split(key) if p}
+    found: set[str] = set()
+    for part in query.split("&"):
+        key, _, value = (unquote(x) for x in part.partition("="))
+        if value and SECRET_KEY.search(key):
+            found |= {value} | {p for p in _PIECES.split(value) if p}
+    return found
 
 
 def url_secrets(url: str, shown: str | None) -> set[str]:
-    """The secret pieces of `url`: those its privacy rendering `shown` leaves out.
+    """The secret pieces of `url`: in its scheme://...path part, what its privacy rendering
+    `shown` leaves out; in its query, the values of credential-like keys.
 
-    Without a rendering (the URL did not parse), every piece after the scheme is a secret.
+    Without a rendering (the URL did not parse), every piece before the query is taken for a
+    secret but the user name and host names (what any error message would name anyway).
     """
-    visible = pieces(shown) if shown is not None else set()
-    hidden = pieces(url) - visible - _query_keys(url)
+    base = url.partition("?")[0]
+    visible = pieces(shown.partition("?")[0]) if shown is not None else _plain_parts(base)
+    hidden = (pieces(base) - visible) | _query_secrets(url)
     return {p for p in hidden if len(p) >= MIN_SECRET_LEN}
+
+
+def _plain_parts(base: str) -> set[str]:
+    """Of a URL that did not parse: its user name and the pieces that look like host names."""
+    rest = base.partition("://")[2]
+    netloc = rest.partition("/")[0]
+    user = netloc.rpartition("@")[0].partition(":")[0] if "@" in netloc else ""
+    hosts = {p for p in pieces(base) if "." in p or p == "localhost"}
+    return hosts | ({unquote(user)} if user else set())
 
 
 def mask_unparsed(url: str) -> str:

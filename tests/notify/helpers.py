@@ -109,15 +109,28 @@ class Webhook:
 
 
 class Mailbox:
-    """An SMTP server on loopback (aiosmtpd) that keeps every message it receives."""
+    """An SMTP server on loopback (aiosmtpd) that keeps every message it receives; it asks for
+    a login (plain, over loopback) so the test can check that the password works and stays
+    hidden."""
 
-    def __init__(self) -> None:
+    def __init__(self, user: str, password: str) -> None:
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult, LoginPassword
 
         self.port = free_port()
         self.messages: list[Message] = []
         self.raw: list[bytes] = []
+        self.logins: list[str] = []
         box = self
+
+        def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
+                         auth_data: Any) -> AuthResult:  # fmt: skip
+            ok = isinstance(auth_data, LoginPassword) and (
+                auth_data.login.decode(),
+                auth_data.password.decode(),
+            ) == (user, password)
+            box.logins.append("ok" if ok else "refused")
+            return AuthResult(success=ok)
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
@@ -125,7 +138,10 @@ class Mailbox:
                 box.messages.append(message_from_bytes(envelope.content))
                 return "250 OK"
 
-        self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            Handler(), hostname="127.0.0.1", port=self.port, authenticator=authenticate,
+            auth_require_tls=False,  # loopback only; the login is still checked
+        )  # fmt: skip
 
     def __enter__(self) -> Mailbox:
         self._controller.start()
