@@ -58,8 +58,8 @@ def test_no_secret_in_any_output(
         f'notify:\n  - id: desk-hook\n    channels: ["{channel}"]\n    to: "{to}"\n'
     )
     metrics_port = free_port()
-    env = notify_env(key_prefix, notify_file, HOOK_PASS=PASSWORD,
-                     WIREWATCH_STALE_AFTER_S="1", WIREWATCH_METRICS_PORT=str(metrics_port))  # fmt: skip
+    env = notify_env(key_prefix, notify_file, HOOK_PASS=PASSWORD, WIREWATCH_STALE_AFTER_S="1")
+    env["WIREWATCH_METRICS_PORT"] = str(metrics_port)
     outputs: list[str] = []
     notifiers.start(env)
     publish(make_settings(), [make_alert(channel, 1)])
