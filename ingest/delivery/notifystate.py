@@ -42,6 +42,9 @@ return 0
 """
 
 
+_MAX_SEQ = 2**64 - 1  # the largest sequence part of a stream id
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One stream entry a destination has to deliver; `payload` None when the stream trimmed it."""
@@ -95,7 +98,10 @@ class NotifyState:
         now_ms = int(time.time() * 1000)
         await self.store.guard(self.client.set(self._since_key, now_ms, nx=True))
         since_ms = int(await self.store.guard(self.client.get(self._since_key)) or now_ms)
-        return f"{max(0, since_ms - int(backlog_s * 1000))}-0"
+        first_ms = since_ms - int(backlog_s * 1000)
+        # A group delivers what comes after its id: end it at the last entry of the previous
+        # millisecond, so an alert of the very millisecond the destination appeared is included.
+        return f"{first_ms - 1}-{_MAX_SEQ}" if first_ms > 0 else "0-0"
 
     async def ensure_groups(self, streams: list[str], start_id: str) -> None:
         for stream in streams:
