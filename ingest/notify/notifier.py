@@ -54,7 +54,7 @@ class Notifier:
                 return
             if self.settings.metrics_port:
                 self.metrics.serve(self.settings.metrics_port)
-            self._apply(config.destinations)
+            await self._apply(config.destinations)
             log.info("wirewatch notify %s running: %d destinations, Redis %s", self.owner,
                      len(self.runners), describe_url(self.settings.redis_url))  # fmt: skip
             watcher = asyncio.create_task(
@@ -79,10 +79,10 @@ class Notifier:
             log.error("%s: keeping the last good version (%d destinations)",
                       self.settings.notify_file, len(self.runners))  # fmt: skip
             return
-        self._apply(config.destinations)
+        await self._apply(config.destinations)
         log.info("%s: %d destinations", self.settings.notify_file, len(self.runners))
 
-    def _apply(self, destinations: tuple[Destination, ...]) -> None:
+    async def _apply(self, destinations: tuple[Destination, ...]) -> None:
         """Start runners for new or changed destinations; stop those removed or changed."""
         wanted = {d.id: d for d in destinations}
         for ident, (runner, _task) in list(self.runners.items()):
@@ -96,6 +96,8 @@ class Notifier:
             if ident not in self.runners:
                 runner = Runner(destination, self._store, self.settings, self.metrics,
                                 self.redact, self.consumer, self.owner)  # fmt: skip
+                with contextlib.suppress(StoreError):  # else the runner retries by itself
+                    await runner.prepare()
                 self.runners[ident] = (runner, asyncio.create_task(runner.run()))
 
     async def _heartbeat(self) -> None:

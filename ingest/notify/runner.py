@@ -52,13 +52,15 @@ class Runner:
         self._start_id = "0-0"
         self._next_scan = self._next_claim = self._next_report = 0.0
         self._holds_digest = False
+        self.prepared = False
 
     async def run(self) -> None:
         """Deliver until `stop` is set; a Redis outage is waited out."""
         try:
-            self._start_id = await self.state.start_id(self.settings.notify_backlog_s)
             while not self.stop.is_set():
                 try:
+                    if not self.prepared:
+                        await self.prepare()
                     await self._step()
                 except StoreError as exc:
                     log.warning("destination %s: %s", self.dest.id, exc)
@@ -67,6 +69,13 @@ class Runner:
             if self._holds_digest:
                 with contextlib.suppress(StoreError):
                     await self.state.release_digest_lease()
+
+    async def prepare(self) -> None:
+        """Create the destination's groups, so alerts published from now on are waiting."""
+        self._start_id = await self.state.start_id(self.settings.notify_backlog_s)
+        await self._refresh_streams()
+        self._next_scan = time.time() + self.settings.notify_scan_interval_s
+        self.prepared = True
 
     async def _step(self) -> None:
         now = time.time()

@@ -80,7 +80,7 @@ class Webhook:
                     hook.requests.append(f"{self.requestline}\n{self.headers}\n{body.decode()}")
                     ok = not hook.failing
                     if ok:
-                        hook.received.append(json.loads(body))
+                        hook.received.append({**json.loads(body), "_path": self.path})
                 self.send_response(200 if ok else 500)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
