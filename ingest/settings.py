@@ -82,3 +82,6 @@ class Settings(BaseSettings):
     notify_scan_interval_s: float = Field(default=10.0, gt=0)  # `alerts:*` finds new streams
     notify_backlog_s: float = Field(default=3600.0, ge=0)  # a new destination gets this much past
     notify_digest_max_alerts: int = Field(default=100, ge=1)  # lines in one digest message
+    # The notifier's /metrics and /healthz: a port of its own, since it often runs on the same
+    # host as `wirewatch run` and reads the same env file (WIREWATCH_METRICS_PORT); 0 = off.
+    notify_metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -52,8 +52,8 @@ class Notifier:
             await self._wait_for_redis(store)
             if self.stopping.is_set():
                 return
-            if self.settings.metrics_port:
-                self.metrics.serve(self.settings.metrics_port)
+            if self.settings.notify_metrics_port:
+                self.metrics.serve(self.settings.notify_metrics_port)
             await self._apply(config.destinations)
             log.info("wirewatch notify %s running: %d destinations, Redis %s", self.owner,
                      len(self.runners), describe_url(self.settings.redis_url))  # fmt: skip

@@ -59,7 +59,7 @@ def test_no_secret_in_any_output(
     )
     metrics_port = free_port()
     env = notify_env(key_prefix, notify_file, HOOK_PASS=PASSWORD, WIREWATCH_STALE_AFTER_S="1")
-    env["WIREWATCH_METRICS_PORT"] = str(metrics_port)
+    env["WIREWATCH_NOTIFY_METRICS_PORT"] = str(metrics_port)
     outputs: list[str] = []
     notifiers.start(env)
     publish(make_settings(), [make_alert(channel, 1)])
