@@ -40,6 +40,17 @@ def notify_test(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[
     )  # fmt: skip
 
 
+def scrape(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics") as reply:
+        return str(reply.read().decode())
+
+
+def oldest_s(metrics: str) -> float:
+    name = 'wirewatch_notify_oldest_pending_seconds{destination="desk-hook"} '
+    (line,) = [line for line in metrics.splitlines() if line.startswith(name)]
+    return float(line.removeprefix(name))
+
+
 def leaks(text: str) -> list[str]:
     forms = {f for s in SECRETS for f in (s, quote(s, safe=""), s.lower(), s.upper())}
     return sorted(f for f in forms if f in text)
@@ -70,14 +81,19 @@ def test_no_secret_in_any_output(
         assert failing.returncode == 1
         assert failing.stdout.startswith("desk-hook: error: ")
         assert "STALE: the notifier has not delivered here since" in failing.stdout
+        down = 'wirewatch_notify_pending{destination="desk-hook"} 1.0'
+        wait_for(lambda: down in scrape(metrics_port), 30, "the pending alert in /metrics")
+        metrics = scrape(metrics_port)
+        outputs.append(metrics)
+        assert 'wirewatch_notify_failing{destination="desk-hook"} 1.0' in metrics
+        assert oldest_s(metrics) > 0
         hook.start()
         wait_for(lambda: len(hook.messages()) == 1, 30, "the alert once the webhook is up")
         ok = notify_test(env, "desk-hook")
         outputs += [ok.stdout, ok.stderr]
         assert ok.returncode == 0 and ok.stdout.strip() == "desk-hook: ok"
         assert hook.messages()[-1]["title"] == "wirewatch test message"
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as reply:
-            metrics = reply.read().decode()
+        metrics = scrape(metrics_port)
         outputs.append(metrics)
         assert 'wirewatch_notify_deliveries_total{destination="desk-hook",outcome="ok"} 1.0' in (
             metrics
