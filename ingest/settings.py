@@ -73,11 +73,13 @@ class Settings(BaseSettings):
     notify_file: Path = Path("notify.yaml")
     notify_consumer: str = ""  # consumer name in the groups; "" = the host name (stable across
     # restarts, so a restarted notifier resumes its own unacknowledged alerts first)
-    notify_claim_idle_s: float = Field(default=60.0, gt=0)  # a dead notifier's alerts, taken over
-    notify_lock_ttl_s: float = Field(default=120.0, gt=0)  # one send in flight per alert
-    notify_send_timeout_s: float = Field(default=30.0, gt=0)
+    notify_claim_idle_s: float = Field(default=30.0, gt=0)  # a dead notifier's alerts, taken over
+    # One send of an alert at a time: longer than a send may take, so a slow send is never
+    # doubled; short, so an alert a killed notifier was sending goes out again soon.
+    notify_lock_ttl_s: float = Field(default=30.0, gt=0)
+    notify_send_timeout_s: float = Field(default=20.0, gt=0)  # Apprise's limit for one message
     notify_backoff_min_s: float = Field(default=1.0, gt=0)  # a failing destination is retried
-    notify_backoff_max_s: float = Field(default=300.0, gt=0)  # ... at growing, jittered delays
+    notify_backoff_max_s: float = Field(default=60.0, gt=0)  # ... at growing, jittered delays
     notify_mark_ttl_s: int = Field(default=30 * 86400, gt=0)  # (destination, alert) delivered
     notify_scan_interval_s: float = Field(default=10.0, gt=0)  # `alerts:*` finds new streams
     notify_backlog_s: float = Field(default=3600.0, ge=0)  # a new destination gets this much past

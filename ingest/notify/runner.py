@@ -63,8 +63,14 @@ class Runner:
                         await self.prepare()
                     await self._step()
                 except StoreError as exc:
+                    # Redis away, or a stream deleted under its group: wait, then make sure
+                    # every group exists again.
                     log.warning("destination %s: %s", self.dest.id, exc)
+                    self.prepared = False
                     await self._wait(2.0)
+                except Exception:  # a bug must not silence a destination for good
+                    log.exception("destination %s: delivery failed; retrying", self.dest.id)
+                    await self._wait(5.0)
         finally:
             if self._holds_digest:
                 with contextlib.suppress(StoreError):
@@ -73,6 +79,7 @@ class Runner:
     async def prepare(self) -> None:
         """Create the destination's groups, so alerts published from now on are waiting."""
         self._start_id = await self.state.start_id(self.settings.notify_backlog_s)
+        self.streams = []  # ensure every group, not only those of new streams
         await self._refresh_streams()
         self._next_scan = time.time() + self.settings.notify_scan_interval_s
         self.prepared = True
