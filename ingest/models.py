@@ -57,6 +57,10 @@ class FetchResult:
     max_age_s: float | None = None  # Cache-Control: max-age
     ttl_s: float | None = None  # the feed's own <ttl>, once parsed (see parse)
     elapsed_s: float = 0.0
+    # Spool folders: files not read this time, and when to look again.
+    settles_in_s: float | None = None  # a file still changing will have landed by then
+    more_pending: bool = False  # a burst over the per-poll cap: poll again at once
+    left_for_later: tuple[str, ...] = ()  # names still being written (.part, .tmp, ~, .name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,9 @@ class Settings(BaseSettings):
 
     # Polling.
     default_interval_s: float = Field(default=300.0, gt=0)
-    min_interval_s: float = Field(default=60.0, gt=0)  # adaptive scheduling never polls faster
+    # http(s) sources are never polled faster than this (politeness; a lower feeds.yaml value is
+    # reported at load). Local files and spool folders have no floor.
+    min_interval_s: float = Field(default=60.0, gt=0)
     max_interval_s: float = Field(default=6 * 3600.0, gt=0)  # ... nor slower than this
     max_backoff_s: float = Field(default=6 * 3600.0, gt=0)
     stale_after_s: float = Field(
@@ -36,11 +38,19 @@ class Settings(BaseSettings):
     http_total_timeout_s: float = Field(default=60.0, gt=0)  # caps a slow-drip body
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)  # also applied after decompression
     max_redirects: int = Field(default=5, ge=0)
+    # Under `wirewatch run` spool folders are watched; a file whose last change is older than
+    # this has landed whole (writers that pause longer should write `name.part` and rename).
+    spool_settle_s: float = Field(default=0.25, ge=0)
     concurrency: int = Field(default=16, ge=1)
     per_host_concurrency: int = Field(default=2, ge=1)
     user_agent: str = (
         "wirewatch/0.1 (+https://pypi.org/project/wirewatch/; self-hosted news alerts)"
     )
+
+    # Matching runs apart from fetching: finished polls wait in a bounded queue (a full queue
+    # slows fetching instead of growing memory) and are matched in batches of articles.
+    match_queue_polls: int = Field(default=16, ge=1)  # also bounds the leases held
+    match_batch_articles: int = Field(default=256, ge=1)
 
     # NLP. Small batches: the model's default of 256 peaks at 2.4 GiB, 8-32 stays under 600 MB.
     ner_batch_size: int = Field(default=16, ge=1, le=256)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.match.nlp import Ner, load_nlp
 from ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,3 +55,14 @@ def real_redis_cleanup(key_prefix: str) -> Iterator[None]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def ner() -> Ner:
+    """The real small English model, without tagger/parser (loading takes about a second)."""
+    return load_nlp("auto", batch_size=16)
+
+
+@pytest.fixture(scope="session")
+def blank_ner() -> Ner:
+    return load_nlp("blank", batch_size=16)

@@ -39,7 +39,8 @@ class Publisher:
         try:
             stream_id = await self.store.publish_alert(alert, story_id)
         except StoreError as exc:
-            log.warning("Redis away (%s): alert %s kept in the outbox", exc, alert.alert_id)
+            # The outage is reported once by the service, not once per alert.
+            log.debug("Redis away (%s): alert %s kept in the outbox", exc, alert.alert_id)
             kept = self.outbox.put(alert.alert_id, story_id, alert.dumps())
             self.metrics.outbox_depth_is(self.outbox.depth())
             return "queued" if kept else "dropped"
@@ -65,6 +66,6 @@ class Publisher:
             self.outbox.done(item)
             delivered += 1
         if delivered:
-            log.info("delivered %d alerts from the outbox", delivered)
+            log.debug("delivered %d alerts from the outbox", delivered)
         self.metrics.outbox_depth_is(self.outbox.depth())
         return delivered

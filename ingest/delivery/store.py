@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -72,6 +73,28 @@ def describe_url(url: str) -> str:
     return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
+@dataclass
+class RedisHealth:
+    """Whether Redis answered lately: the service reports an outage once, not once per call."""
+
+    down_since: float | None = None  # time.time() of the first failure of this outage
+    error: str = ""
+    outages: int = 0
+
+    def failed(self, error: str) -> None:
+        if self.down_since is None:
+            self.down_since = time.time()
+            self.outages += 1
+        self.error = error
+
+    def answered(self) -> None:
+        self.down_since = None
+
+    @property
+    def up(self) -> bool:
+        return self.down_since is None
+
+
 class Store:
     """Claims, leases, recent articles and alert publishing on one Redis."""
 
@@ -82,6 +105,7 @@ class Store:
         self._publish_once = client.register_script(_PUBLISH_ONCE)
         self._renew = client.register_script(_RENEW_LEASE)
         self._release = client.register_script(_RELEASE_LEASE)
+        self.health = RedisHealth()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -97,13 +121,17 @@ class Store:
     async def guard(self, awaitable: Any) -> Any:
         """Await a Redis call; its failures become StoreError with an actionable message."""
         try:
-            return await awaitable
+            answer = await awaitable
         except REDIS_ERRORS as exc:
             where = describe_url(self.settings.redis_url)
-            raise StoreError(
+            error = StoreError(
                 f"Redis at {where} failed: {str(exc).rstrip('.')}. Is it running? "
                 "Set WIREWATCH_REDIS_URL to reach it."
-            ) from exc
+            )
+            self.health.failed(str(error))
+            raise error from exc
+        self.health.answered()
+        return answer
 
     # -- articles ---------------------------------------------------------------------------
 

@@ -1,6 +1,8 @@
 """Per-source state and seen entry ids in Redis.
 
     {prefix}feed:state               hash: source key -> SourceState JSON
+    {prefix}feed:listed              hash: source key -> when a worker first saw it in feeds.yaml
+                                     (unix s), so a source never polled can be flagged stale
     {prefix}feed:seen:{digest}       sorted set: entry id -> first seen (unix s), trimmed to
                                      `max_seen` newest and `seen_ttl_s` of age
 
@@ -38,6 +40,7 @@ class FeedStateStore:
     ) -> None:
         self._client = client
         self._state_key = f"{key_prefix}feed:state"
+        self._listed_key = f"{key_prefix}feed:listed"
         self._seen_prefix = f"{key_prefix}feed:seen:"
         self._max_seen = max_seen
         self._seen_ttl_s = seen_ttl_s
@@ -57,10 +60,28 @@ class FeedStateStore:
         async with _redis_errors("write feed state"):
             await self._client.hset(self._state_key, source_key, payload)
 
+    async def mark_listed(self, source_keys: Iterable[str]) -> None:
+        """Note when each source was first seen in feeds.yaml (kept if known already)."""
+        now_s = time.time()
+        async with _redis_errors("write feed listing"):
+            pipe = self._client.pipeline(transaction=False)
+            for key in source_keys:
+                pipe.hsetnx(self._listed_key, key, f"{now_s:.0f}")
+            await pipe.execute()
+
+    async def listed_at(self, source_keys: list[str]) -> dict[str, float]:
+        """When each of these sources was first seen in feeds.yaml (unix s), where known."""
+        if not source_keys:
+            return {}
+        async with _redis_errors("read feed listing"):
+            values = await self._client.hmget(self._listed_key, source_keys)
+        return {k: float(v) for k, v in zip(source_keys, values, strict=True) if v is not None}
+
     async def delete(self, source_key: str) -> None:
         """Forget a source that left feeds.yaml."""
         async with _redis_errors("delete feed state"):
             await self._client.hdel(self._state_key, source_key)
+            await self._client.hdel(self._listed_key, source_key)
             await self._client.delete(self.seen_key(source_key))
 
     async def all(self) -> dict[str, SourceState]:

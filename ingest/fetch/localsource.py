@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from urllib.request import url2pathname
@@ -21,9 +22,9 @@ from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SPOOL_SETTLE_S = 1.0  # a spool file modified more recently than this may still be written
-SPOOL_MAX_FILES_PER_POLL = 500  # the rest wait for the next poll
+SPOOL_MAX_FILES_PER_POLL = 500  # a burst is read in polls of this many files, one after another
 SPOOL_SKIP_SUFFIXES = (".tmp", ".part", ".partial", ".swp", "~")
+SPOOL_LEFT_NAMES_MAX = 20  # names of files left for later that a result carries, for messages
 
 
 def local_path(url: str) -> Path:
@@ -65,38 +66,63 @@ def spool_name(path: Path) -> str:
     return path.as_uri().rsplit("/", 1)[-1]
 
 
+def is_in_progress_name(name: str) -> bool:
+    """Names that writers use while a file is not complete; they wait until renamed."""
+    return name.startswith(".") or name.endswith(SPOOL_SKIP_SUFFIXES)
+
+
 def read_spool(source: Source, state: SourceState, settings: Settings, now_s: float) -> FetchResult:
-    """Every settled file in the folder not ingested yet, oldest first, one Document each."""
+    """Every landed file in the folder not ingested yet, oldest first, one Document each."""
+    listing = list_spool(local_path(source.url), state, now_s, settings.spool_settle_s)
     documents = []
-    for path, stat in pending_spool_files(local_path(source.url), state, now_s):
+    for path, stat in listing.ready[:SPOOL_MAX_FILES_PER_POLL]:
         try:
             documents.append(_file_document(path, stat, settings.max_body_bytes))
         except TooLarge as exc:
             log.warning("spool %s: skipped: %s", source.url, exc)
         except FileNotFoundError:  # taken away between listing and reading
             continue
-        if len(documents) >= SPOOL_MAX_FILES_PER_POLL:
-            break
-    return FetchResult(source=source, documents=tuple(documents), not_modified=not documents)
+    return FetchResult(
+        source=source,
+        documents=tuple(documents),
+        not_modified=not documents,
+        settles_in_s=listing.settles_in_s,
+        more_pending=len(listing.ready) > SPOOL_MAX_FILES_PER_POLL,
+        left_for_later=listing.in_progress[:SPOOL_LEFT_NAMES_MAX],
+    )
 
 
-def pending_spool_files(
-    folder: Path, state: SourceState, now_s: float
-) -> list[tuple[Path, os.stat_result]]:
+@dataclass(frozen=True, slots=True)
+class SpoolListing:
+    ready: list[tuple[Path, os.stat_result]]  # landed and not ingested yet, oldest first
+    settles_in_s: float | None  # the soonest moment a file still changing counts as landed
+    in_progress: tuple[str, ...]  # names that wait for a rename
+
+
+def list_spool(folder: Path, state: SourceState, now_s: float, settle_s: float) -> SpoolListing:
     seen = {(name, size, mtime) for name, size, mtime in state.spool_seen}
-    settle_ns = int((now_s - SPOOL_SETTLE_S) * 1e9)
-    pending = []
+    settle_ns = int((now_s - settle_s) * 1e9)
+    ready, in_progress = [], []
+    soonest_ns: int | None = None  # mtime of the oldest file still changing
     with os.scandir(folder) as entries:
         for entry in entries:
-            if entry.name.startswith(".") or entry.name.endswith(SPOOL_SKIP_SUFFIXES):
-                continue
             if not entry.is_file():
+                continue
+            if is_in_progress_name(entry.name):
+                in_progress.append(entry.name)
                 continue
             stat = entry.stat()
             path = Path(entry.path)
-            if stat.st_mtime_ns <= state.spool_horizon_ns or stat.st_mtime_ns > settle_ns:
+            if stat.st_mtime_ns <= state.spool_horizon_ns:
                 continue
-            if (spool_name(path), stat.st_size, stat.st_mtime_ns) not in seen:
-                pending.append((path, stat))
-    pending.sort(key=lambda item: (item[1].st_mtime_ns, item[0].name))
-    return pending
+            if (spool_name(path), stat.st_size, stat.st_mtime_ns) in seen:
+                continue
+            if stat.st_mtime_ns > settle_ns:
+                soonest_ns = min(soonest_ns or stat.st_mtime_ns, stat.st_mtime_ns)
+                continue
+            ready.append((path, stat))
+    ready.sort(key=lambda item: (item[1].st_mtime_ns, item[0].name))
+    settles_in_s = None
+    if soonest_ns is not None:
+        settles_in_s = max(0.0, soonest_ns / 1e9 + settle_s - now_s) + 0.01
+    return SpoolListing(ready, settles_in_s, tuple(sorted(in_progress)))

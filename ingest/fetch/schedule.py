@@ -129,6 +129,10 @@ def _after_success(
     jittered_s = interval_s * rng.uniform(1 - SUCCESS_JITTER, 1 + SUCCESS_JITTER)
     hints = (result.retry_after_s, result.max_age_s, outcome.ttl_s)
     delay_s = max(jittered_s, _hint_floor_s(hints, settings))
+    if result.more_pending:  # a spool burst: the next files at once
+        delay_s = 0.0
+    elif result.settles_in_s is not None:  # a spool file still being written
+        delay_s = min(delay_s, result.settles_in_s)
     seen, horizon_ns = _merge_spool(state, result)
     got_new = outcome.new_items > 0
     return replace(
@@ -187,7 +191,18 @@ def adapt_interval_s(
     return min(max(current * factor, floor_s), ceil_s)
 
 
+def interval_in_force_s(source: Source, settings: Settings) -> float:
+    """The interval as written in feeds.yaml, raised to the politeness floor for http(s)."""
+    if source.kind != "http":
+        return source.interval_s
+    return max(source.interval_s, settings.min_interval_s)
+
+
 def interval_bounds_s(source: Source, settings: Settings) -> tuple[float, float]:
+    """Where adaptation may move the interval. Local files and spools keep theirs as written:
+    reading them costs no one anything, and a spool is watched anyway."""
+    if source.kind != "http":
+        return source.interval_s, source.interval_s
     floor_s = max(settings.min_interval_s, source.interval_s * ADAPT_FLOOR_FACTOR)
     ceil_s = min(settings.max_interval_s, source.interval_s * ADAPT_CEIL_FACTOR)
     ceil_s = max(ceil_s, settings.min_interval_s)

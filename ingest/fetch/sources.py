@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ingest.errors import ConfigError
+from ingest.fetch.schedule import interval_in_force_s
 from ingest.models import Source, SourceKind
 from ingest.settings import Settings
 from ingest.yamlfile import LineDict, LineList, load_yaml_file
@@ -28,6 +29,7 @@ class SourceList:
 
     sources: list[Source] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # values loaded, but not honoured as written
 
 
 class EntryError(ConfigError):
@@ -54,7 +56,22 @@ def load_sources(path: Path, settings: Settings) -> SourceList:
             continue
         seen[source.key] = source.line
         result.sources.append(source)
+        note = interval_note(source, settings)
+        if note:
+            result.notes.append(f"{path}:{_key_line(entry, 'interval_s', line)}: {note}")
     return result
+
+
+def interval_note(source: Source, settings: Settings) -> str | None:
+    """Why a source will not be polled at the interval written for it, if it will not."""
+    in_force_s = interval_in_force_s(source, settings)
+    if in_force_s == source.interval_s:
+        return None
+    return (
+        f"interval_s {source.interval_s:g} is below the floor for http(s) sources "
+        f"(WIREWATCH_MIN_INTERVAL_S={settings.min_interval_s:g}); {source.url} is polled "
+        f"every {in_force_s:g} s at the most"
+    )
 
 
 def _feed_entries(data: Any, path: Path) -> LineList:
@@ -210,6 +227,8 @@ class SourcesFile:
             return False
         for error in loaded.errors:
             log.error("%s", error)
+        for note in loaded.notes:
+            log.warning("%s", note)
         if loaded.sources or not loaded.errors:
             self.sources = tuple(loaded.sources)
         log.info("%d sources from %s", len(self.sources), path)

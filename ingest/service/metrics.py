@@ -55,6 +55,19 @@ class Metrics:
             ["source"], registry=r,
         )  # fmt: skip
         self.last_tick = Gauge("wirewatch_last_tick_timestamp", "Scheduler heartbeat", registry=r)
+        self.poll_lag = Histogram(
+            "wirewatch_poll_lag_seconds",
+            "How overdue a source was when its poll started",
+            buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900, 3600),
+            registry=r,
+        )
+        self.match_queue = Gauge(
+            "wirewatch_match_queue_depth", "Finished polls waiting for the matching stage",
+            registry=r,
+        )  # fmt: skip
+        self.overdue = Gauge(
+            "wirewatch_sources_overdue", "Sources overdue by more than their interval", registry=r
+        )
         # `wirewatch notify`: labelled by destination id, never by URL (URLs hold secrets).
         self.notify_deliveries = Counter(
             "wirewatch_notify_deliveries", "Notification sends by destination and outcome",

@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ingest.delivery.handoff import ArticleQueue
@@ -36,6 +36,7 @@ from ingest.stories.registry import Story, StoryRegistry
 
 log = logging.getLogger(__name__)
 
+NEVER_POLLED = SourceState()
 MatcherSource = Callable[[], Matcher]  # the current matcher (rules reload underneath)
 Progress = Callable[[int, int], None]  # (sources polled so far, sources in all)
 
@@ -49,6 +50,7 @@ class SourcePoll:
     outcome: PollOutcome
     entries: tuple[tuple[str, RawEntry], ...] = ()  # (entry key, entry), new ones only
     started_at: float = 0.0  # time.monotonic() at the start of the poll
+    after: SourceState | None = None  # the state this poll leads to (next_due_at set)
 
 
 @dataclass
@@ -58,6 +60,19 @@ class BatchReport:
     articles: int = 0
     alerts: list[Alert] = field(default_factory=list)
     queued: int = 0  # alerts kept in the outbox (Redis away)
+    # Spools with files not read yet: source -> seconds until they can be (a burst over the
+    # per-poll cap: 0; a file still being written: until it has been quiet long enough).
+    follow_up: dict[Source, float] = field(default_factory=dict)
+    left_for_later: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> files
+
+    def add(self, other: BatchReport) -> None:
+        """Fold a follow-up round into this report."""
+        self.failed += other.failed
+        self.articles += other.articles
+        self.alerts += other.alerts
+        self.queued += other.queued
+        self.follow_up = other.follow_up
+        self.left_for_later.update(other.left_for_later)
 
 
 def entry_key(entry: RawEntry) -> str:
@@ -99,21 +114,38 @@ class Pipeline:
 
     def known_state(self, source: Source) -> SourceState:
         """The last state this process saw (no Redis round trip)."""
-        return self._states.get(source.key, SourceState())
+        return self._states.get(source.key, NEVER_POLLED)
+
+    async def note_sources(self, sources: Sequence[Source]) -> None:
+        """Record when each source was first listed, so one never polled shows as stale."""
+        try:
+            await self.store.guard(self.feed_states.mark_listed(s.key for s in sources))
+        except StoreError as exc:
+            log.debug("could not note the sources: %s", exc)
 
     async def state_of(self, source: Source) -> SourceState:
         try:
             state = await self.store.guard(self.feed_states.get(source.key))
-        except StoreError as exc:
-            log.warning("source state unavailable (%s); using the last known", exc)
+        except StoreError as exc:  # the outage itself is reported once, by the worker
+            log.debug("source state unavailable (%s); using the last known", exc)
             return self._states.get(source.key, SourceState())
         self._states[source.key] = state
         return state
 
-    async def poll(self, source: Source) -> SourcePoll:
-        """Fetch and parse one source; errors become part of the result."""
+    async def poll(self, source: Source, state: SourceState | None = None) -> SourcePoll:
+        """Fetch and parse one source; errors become part of the result. The state it leads
+        to is known at once (`after`), so the scheduler never polls the source twice over."""
         started = time.monotonic()
-        state = await self.state_of(source)
+        if state is None:
+            state = await self.state_of(source)
+        fetched = await self._fetch_and_parse(source, state, started)
+        after = next_state(state, fetched.outcome, utcnow(), source, self.settings, self.rng)
+        self._states[source.key] = after
+        return replace(fetched, after=after)
+
+    async def _fetch_and_parse(
+        self, source: Source, state: SourceState, started: float
+    ) -> SourcePoll:
         try:
             result = await self.fetcher.fetch(source, state)
         except FetchError as exc:
@@ -144,9 +176,23 @@ class Pipeline:
         """Poll these sources concurrently, then match and publish their new articles as one
         batch (so syndicated copies arriving together make one alert listing every outlet)."""
         polls = await self._poll_all(sources, progress)
+        await self.publisher.deliver_outbox()
+        return await self.handle(polls)
+
+    async def handle(self, polls: Sequence[SourcePoll]) -> BatchReport:
+        """Match and publish what these finished polls brought, then save their state."""
         report = BatchReport(polled=len(polls))
         report.failed = sum(1 for p in polls if p.outcome.error)
-        await self.publisher.deliver_outbox()
+        for poll in polls:
+            result = poll.outcome.result
+            if result is None:
+                continue
+            if result.more_pending or result.settles_in_s is not None:
+                report.follow_up[poll.source] = (
+                    0.0 if result.more_pending else result.settles_in_s or 0.0
+                )
+            if result.left_for_later:
+                report.left_for_later[poll.source.name] = result.left_for_later
         await self.process(polls, report)
         await self.finish_polls(polls)
         return report
@@ -165,16 +211,17 @@ class Pipeline:
     async def finish_polls(self, polls: Sequence[SourcePoll]) -> None:
         now = utcnow()
         for poll in polls:
-            state = next_state(poll.state, poll.outcome, now, poll.source, self.settings, self.rng)
-            self._states[poll.source.key] = state
+            state = poll.after or next_state(
+                poll.state, poll.outcome, now, poll.source, self.settings, self.rng
+            )
             self._count(poll, state, now)
             try:
                 await self.store.guard(self.feed_states.put(poll.source.key, state))
                 if poll.entries:
                     keys = [k for k, _ in poll.entries]
                     await self.store.guard(self.feed_states.mark_seen(poll.source.key, keys))
-            except StoreError as exc:
-                log.warning("could not save the state of %s: %s", poll.source.name, exc)
+            except StoreError as exc:  # the outage itself is reported once, by the worker
+                log.debug("could not save the state of %s: %s", poll.source.name, exc)
 
     def _count(self, poll: SourcePoll, state: SourceState, now: datetime) -> None:
         """Metrics and log lines for one finished poll; a source going stale is reported once."""
@@ -184,6 +231,13 @@ class Pipeline:
         if poll.outcome.error:
             self.metrics.errors.labels(kind=poll.outcome.error.split(":", 1)[0]).inc()
             log.warning("source %s failed: %s", poll.source.name, poll.outcome.error)
+        elif poll.state.error_count:
+            log.info(
+                "source %s recovered after %d failed polls (last: %s)",
+                poll.source.name,
+                poll.state.error_count,
+                poll.state.last_error,
+            )
         stale = is_stale(state, now, self.settings)
         self.metrics.stale.labels(source=poll.source.name).set(1 if stale else 0)
         if stale and not self._was_stale(poll.state):
@@ -203,9 +257,20 @@ class Pipeline:
     # -- articles ---------------------------------------------------------------------------
 
     async def process(self, polls: Sequence[SourcePoll], report: BatchReport) -> None:
-        articles = self.normalize_all(e for p in polls for _, e in p.entries)
+        """New entries -> alerts, `match_batch_articles` at a time, so a burst (a backlog after
+        an outage, a huge feed) never holds more than one batch of articles in flight."""
+        entries = [e for p in polls for _, e in p.entries]
+        started = {p.source.url: p.started_at for p in polls}
+        size = self.settings.match_batch_articles
+        for at in range(0, len(entries), size):
+            await self._process_batch(entries[at : at + size], report, started)
+
+    async def _process_batch(
+        self, entries: list[RawEntry], report: BatchReport, started: dict[str, float]
+    ) -> None:
+        articles = self.normalize_all(entries)
         articles = await self._unseen(articles)
-        report.articles = len(articles)
+        report.articles += len(articles)
         if not articles:
             return
         self.metrics.articles.inc(len(articles))
@@ -214,7 +279,6 @@ class Pipeline:
         if self.handoff is not None:
             await self.handoff.put([(a, stories[a.id]) for a in articles])
         else:
-            started = {p.source.url: p.started_at for p in polls}
             unsettled = await self.match_and_publish(articles, stories, report, started)
         await self._remember([a for a in articles if a.id not in unsettled])
 
@@ -293,5 +357,5 @@ class Pipeline:
         try:
             await self.store.mark_articles_seen(a.id for a in articles)
             await self.store.remember_articles(articles)
-        except StoreError as exc:
-            log.warning("could not mark articles seen: %s", exc)
+        except StoreError as exc:  # the outage itself is reported once, by the worker
+            log.debug("could not mark articles seen: %s", exc)

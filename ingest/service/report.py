@@ -1,4 +1,9 @@
-"""`wirewatch feeds`: each source's state, as a table."""
+"""`wirewatch feeds`: each source's state, as a table.
+
+Besides what the last polls brought, it shows the interval in force (and why it differs from
+feeds.yaml when it does: the http(s) floor, or adaptation to a quiet feed) and how far behind
+its schedule each source is, so a slow service is visible at a glance.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +11,72 @@ from datetime import datetime
 
 from ingest.delivery.store import Store
 from ingest.fetch.feedstate import FeedStateStore
-from ingest.fetch.schedule import SourceState, is_stale
+from ingest.fetch.schedule import SourceState, interval_in_force_s, is_stale
 from ingest.fetch.sources import load_sources
-from ingest.models import utcnow
+from ingest.models import Source, utcnow
 from ingest.settings import Settings
+
+HEADER = ["SOURCE", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"]
+
+
+def _span(seconds: float) -> str:
+    span = abs(seconds)
+    if span < 120:
+        return f"{span:.0f}s"
+    return f"{span / 60:.0f}m" if span < 7200 else f"{span / 3600:.1f}h"
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.0f}s"
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
     seconds = (moment - now).total_seconds()
-    span = abs(seconds)
-    text = (
-        f"{span:.0f}s"
-        if span < 120
-        else f"{span / 60:.0f}m"
-        if span < 7200
-        else f"{span / 3600:.1f}h"
-    )
-    return f"in {text}" if seconds > 0 else f"{text} ago"
+    return f"in {_span(seconds)}" if seconds > 0 else f"{_span(seconds)} ago"
 
 
-def format_row(name: str, state: SourceState, now: datetime, settings: Settings) -> list[str]:
-    flag = "STALE " if is_stale(state, now, settings) else ""
+def interval_text(source: Source, state: SourceState, settings: Settings) -> str:
+    """The interval in force, with the reason when it is not the one written in feeds.yaml."""
+    in_force_s = interval_in_force_s(source, settings)
+    current_s = state.interval_s or in_force_s
+    text = _seconds(current_s)
+    if current_s > in_force_s * 1.01:
+        text += f" (asked {_seconds(source.interval_s)}: quiet feed, polled less often)"
+    elif current_s < in_force_s * 0.99:
+        text += f" (asked {_seconds(source.interval_s)}: busy feed, polled more often)"
+    elif in_force_s != source.interval_s:
+        text += f" (asked {_seconds(source.interval_s)}: the http(s) floor)"
+    return text
+
+
+def lag_s(state: SourceState, now: datetime, listed_at: float | None) -> float:
+    """How long the source has been due without a poll starting."""
+    due_at = state.next_due_at
+    if due_at is None and state.last_success_at is None and state.last_error_at is None:
+        due_at = datetime.fromtimestamp(listed_at, now.tzinfo) if listed_at else None
+    return max(0.0, (now - due_at).total_seconds()) if due_at else 0.0
+
+
+def format_row(
+    source: Source,
+    state: SourceState,
+    now: datetime,
+    settings: Settings,
+    listed_at: float | None = None,
+) -> list[str]:
+    late_s = lag_s(state, now, listed_at)
+    starved = late_s >= settings.stale_after_s  # never (or no longer) polled for that long
+    flag = "STALE " if is_stale(state, now, settings) or starved else ""
     error = (state.last_error or "-").replace("\n", " ")
     return [
-        name,
+        source.name,
         _when(state.last_success_at, now),
         f"{flag}{_when(state.last_error_at, now)} {error}" if state.last_error else flag + "-",
         _when(state.next_due_at, now) if state.next_due_at else "now",
+        _span(late_s) if late_s >= 1 else "-",
+        interval_text(source, state, settings),
         str(state.items_seen),
     ]
 
@@ -45,11 +87,12 @@ async def feeds_report(settings: Settings) -> str:
     try:
         await store.ping()
         states = FeedStateStore(store.client, settings.key_prefix)
+        listed = await store.guard(states.listed_at([s.key for s in listing.sources]))
         now = utcnow()
-        rows = [["SOURCE", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "ITEMS SEEN"]]
+        rows = [HEADER]
         for source in listing.sources:
             state = await store.guard(states.get(source.key))
-            rows.append(format_row(source.name, state, now, settings))
+            rows.append(format_row(source, state, now, settings, listed.get(source.key)))
     finally:
         await store.close()
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
@@ -58,4 +101,5 @@ async def feeds_report(settings: Settings) -> str:
         for row in rows
     ]
     lines += [f"error: {e}" for e in listing.errors]
+    lines += [f"note: {n}" for n in listing.notes]
     return "\n".join(lines)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import FetchError, TooLarge
-from ingest.fetch import schedule
+from ingest.fetch import localsource, schedule
 from ingest.fetch.fetcher import Fetcher
-from ingest.fetch.schedule import PollOutcome, SourceState, next_state
+from ingest.fetch.schedule import PollOutcome, SourceState, interval_in_force_s, next_state
 from ingest.models import FetchResult, Source
 from ingest.parse.documents import parse_document
 from tests.fetch.helpers import MidRandom, rss
@@ -145,3 +145,47 @@ async def test_spool_memory_is_bounded(tmp_path: Path, make_settings, monkeypatc
 async def test_missing_spool_folder(tmp_path: Path, make_settings) -> None:
     with pytest.raises(FetchError):
         await poll(make_settings(), spool_source(tmp_path / "nope"), SourceState())
+
+
+async def test_spool_says_when_to_look_again_and_what_it_left(
+    tmp_path: Path, make_settings
+) -> None:
+    (tmp_path / "old.txt").write_bytes(SEED.read_bytes())
+    make_old(tmp_path / "old.txt")
+    (tmp_path / "fresh.txt").write_bytes(SEED.read_bytes())  # still changing: mtime now
+    (tmp_path / "big.txt.part").write_bytes(b"half")
+    settings = make_settings(spool_settle_s=2.0)
+    result, state = await poll(settings, spool_source(tmp_path), SourceState())
+    assert [d.url.rsplit("/", 1)[-1] for d in result.documents] == ["old.txt"]
+    assert result.left_for_later == ("big.txt.part",)
+    assert result.settles_in_s is not None and 0 < result.settles_in_s <= 2.01
+    assert state.next_due_at is not None  # the re-poll is set for when fresh.txt has landed
+    delay_s = (state.next_due_at - datetime.now(UTC)).total_seconds()
+    assert delay_s <= 2.01
+
+
+async def test_spool_burst_is_read_in_bounded_polls(
+    tmp_path: Path, make_settings, monkeypatch
+) -> None:
+    monkeypatch.setattr(localsource, "SPOOL_MAX_FILES_PER_POLL", 3)
+    for n in range(7):
+        (tmp_path / f"s{n}.txt").write_bytes(SEED.read_bytes())
+        make_old(tmp_path / f"s{n}.txt", 60 - n)
+    settings = make_settings()
+    state, names = SourceState(), []
+    for _ in range(3):
+        result, state = await poll(settings, spool_source(tmp_path), state)
+        names += [d.url.rsplit("/", 1)[-1] for d in result.documents]
+        assert result.more_pending == (len(names) < 7)
+    assert names == [f"s{n}.txt" for n in range(7)]
+
+
+def test_local_sources_keep_their_interval_and_http_has_a_floor(make_settings) -> None:
+    settings = make_settings(min_interval_s=60)
+    spool = Source(url="/spool", name="s", kind="spool", interval_s=1)
+    feed = Source(url="https://wire.example/rss", name="w", kind="http", interval_s=10)
+    assert interval_in_force_s(spool, settings) == 1
+    assert interval_in_force_s(feed, settings) == 60
+    quiet = PollOutcome.success(FetchResult(source=spool, documents=()), 0)
+    state = next_state(SourceState(), quiet, datetime.now(UTC), spool, settings, MidRandom())
+    assert state.interval_s == 1  # no adaptation, no floor

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
@@ -40,3 +41,27 @@ def test_first_load_of_a_broken_file_is_an_error(make_settings) -> None:  # type
     settings.feeds_file.write_text("feeds: [unclosed\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"feeds\.yaml:1:"):
         SourcesFile(settings).refresh()
+
+
+def test_an_http_interval_below_the_floor_is_reported_once_with_its_line(  # type: ignore[no-untyped-def]
+    make_settings, tmp_path: Path, caplog
+) -> None:
+    (tmp_path / "inbox").mkdir()
+    feeds = tmp_path / "feeds.yaml"
+    feeds.write_text(
+        "feeds:\n"
+        "  - url: https://wire.example/rss\n"
+        "    interval_s: 10\n"
+        "  - url: inbox\n"
+        "    interval_s: 1\n",
+        encoding="utf-8",
+    )
+    sources = SourcesFile(make_settings(feeds_file=feeds, min_interval_s=60))
+    with caplog.at_level(logging.WARNING):
+        sources.refresh()
+        sources.refresh()  # unchanged: not said again
+    notes = [r.getMessage() for r in caplog.records]
+    assert notes == [
+        f"{feeds}:3: interval_s 10 is below the floor for http(s) sources "
+        "(WIREWATCH_MIN_INTERVAL_S=60); https://wire.example/rss is polled every 60 s at the most"
+    ]

@@ -221,6 +221,7 @@ def worker_env(
         WIREWATCH_OUTBOX_DIR=str(tmp_path / "outbox"),
         WIREWATCH_MIN_INTERVAL_S="1",
         WIREWATCH_LOG_FORMAT="text",
+        WIREWATCH_LOG_LEVEL=os.environ.get("DBG_LEVEL", "INFO"),
         WIREWATCH_LEASE_TTL_S="5",
         WIREWATCH_SHUTDOWN_GRACE_S="5",
         WIREWATCH_HANDOFF_CLAIM_IDLE_S="3",

@@ -73,11 +73,17 @@ def test_two_workers_split_100_sources(
     channel = f"alerts:pair:{uuid.uuid4().hex[:6]}"
     feeds = 100
     with serve() as server:
+        # Both workers poll the empty feeds first, so neither can finish the work alone before
+        # the other has started; then every feed gets its story.
         feed_workers(
-            server, workers, tmp_path, private_redis.url, channel, {f: [f] for f in range(feeds)}
+            server, workers, tmp_path, private_redis.url, channel, {f: [] for f in range(feeds)}
         )
         workers.start()
         workers.start()
+        wait_for(
+            lambda: workers.logs().count(" running: ") == 2, 60, "both workers running", workers
+        )
+        publish_feeds(server, {f: [f] for f in range(feeds)})
         assert_each_alerted_once(private_redis, channel, feeds, workers, timeout_s=90)
     workers.stop_all()
     for log in sorted(tmp_path.glob("logs/*.log")):  # both took a share of the sources

@@ -1,0 +1,77 @@
+"""What the running service tells its operator about itself: one line when something starts
+going wrong and one when it is over, never one per alert or per poll.
+
+- Redis: one warning when it stops answering (with the alerts the outbox holds), one info line
+  when it answers again (how long it was away, how many alerts the outbox delivered).
+- Lag: one warning when sources fall behind their schedule by more than an interval, one info
+  line when every source is back within a quarter of its interval.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+
+from ingest.delivery.store import RedisHealth, describe_url
+from ingest.models import Source, utcnow
+from ingest.service.dispatch import BEHIND_RATIO, CAUGHT_UP_RATIO, StateOf, measure_lag
+from ingest.service.metrics import Metrics
+from ingest.settings import Settings
+
+log = logging.getLogger("ingest.service")
+
+
+class Reporter:
+    def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.redis_away_since: float | None = None  # set once the outage was reported
+        self.redis_delivered = 0
+        self.behind = False
+
+    def redis(self, health: RedisHealth, outbox_depth: int, delivered: int) -> None:
+        """Call once per heartbeat, after trying to deliver the outbox."""
+        where = describe_url(self.settings.redis_url)
+        if not health.up and self.redis_away_since is None:
+            self.redis_away_since = health.down_since or time.time()
+            self.redis_delivered = 0
+            log.warning(
+                "Redis at %s is not answering (%s). Polling goes on; alerts are kept in the "
+                "outbox (%d there now) and delivered when it is back.",
+                where,
+                health.error,
+                outbox_depth,
+            )
+        elif health.up and self.redis_away_since is not None:
+            self.redis_delivered += delivered
+            if outbox_depth:
+                return  # still delivering: say it is back once the outbox is empty
+            away_s = time.time() - self.redis_away_since
+            self.redis_away_since = None
+            log.info(
+                "Redis at %s is back after %.0f s; %d alerts delivered from the outbox",
+                where,
+                away_s,
+                self.redis_delivered,
+            )
+
+    def lag(self, sources: Iterable[Source], state_of: StateOf, started_at: datetime) -> None:
+        """Call once per heartbeat: says once when the service falls behind, once when not."""
+        listed = list(sources)
+        lag = measure_lag(listed, state_of, utcnow(), self.settings, started_at)
+        if self.metrics is not None:
+            self.metrics.overdue.set(lag.overdue)
+        if not self.behind and lag.worst_ratio > BEHIND_RATIO:
+            self.behind = True
+            log.warning(
+                "falling behind: %d of %d sources are overdue by more than their interval "
+                "(the most by %.0f s); every source still gets its turn, most overdue first",
+                lag.overdue,
+                len(listed),
+                lag.worst_s,
+            )
+        elif self.behind and lag.worst_ratio < CAUGHT_UP_RATIO:
+            self.behind = False
+            log.info("caught up: every source is polled on time again")

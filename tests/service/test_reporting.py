@@ -1,0 +1,90 @@
+"""What the operator reads: a Redis outage and its end said once each, lag said once each way,
+identical warnings held back within a window and then counted."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from ingest.delivery.store import RedisHealth
+from ingest.fetch.schedule import SourceState
+from ingest.models import Source, utcnow
+from ingest.service.logs import RepeatFilter
+from ingest.service.reporter import Reporter
+
+pytestmark = pytest.mark.timeout(30)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def record(message: str, level: int = logging.WARNING) -> logging.LogRecord:
+    return logging.LogRecord("ingest.x", level, __file__, 1, message, None, None)
+
+
+def test_identical_warnings_are_held_back_then_counted() -> None:
+    clock = Clock()
+    repeats = RepeatFilter(window_s=60, clock=clock)
+    assert repeats.filter(record("source a failed"))
+    passed = []
+    for step in range(10):
+        clock.now = step + 1
+        passed.append(repeats.filter(record("source a failed")))
+    assert not any(passed)
+    assert repeats.filter(record("source b failed"))  # another message is not held
+    assert repeats.filter(record("info lines pass", logging.INFO))
+    assert repeats.filter(record("info lines pass", logging.INFO))
+    clock.now = 61
+    after = record("source a failed")
+    assert repeats.filter(after)
+    assert after.getMessage() == "source a failed (repeated 10 times in the last 61 s)"
+
+
+def run_outage(caplog: pytest.LogCaptureFixture, settings) -> list[str]:  # type: ignore[no-untyped-def]
+    reporter = Reporter(settings)
+    health = RedisHealth()
+    with caplog.at_level(logging.INFO, logger="ingest.service"):
+        reporter.redis(health, outbox_depth=0, delivered=0)
+        for depth in range(1, 20):  # twenty heartbeats with Redis away, alerts piling up
+            health.failed("Redis at redis://x failed: Connection refused")
+            reporter.redis(health, outbox_depth=depth, delivered=0)
+        health.answered()
+        reporter.redis(health, outbox_depth=7, delivered=12)  # delivering...
+        reporter.redis(health, outbox_depth=0, delivered=7)  # ...done
+        reporter.redis(health, outbox_depth=0, delivered=0)
+    return [r.getMessage() for r in caplog.records]
+
+
+def test_a_redis_outage_is_one_warning_and_one_line_when_it_ends(caplog, make_settings) -> None:
+    lines = run_outage(caplog, make_settings())
+    assert len(lines) == 2, lines
+    assert "is not answering" in lines[0] and "(1 there now)" in lines[0]
+    assert "is back after" in lines[1] and "19 alerts delivered" in lines[1]
+
+
+def test_lag_is_said_once_when_behind_and_once_when_caught_up(caplog, make_settings) -> None:
+    settings = make_settings(min_interval_s=1)
+    sources = [
+        Source(url=f"https://h/{i}", name=str(i), kind="http", interval_s=10) for i in range(4)
+    ]
+    reporter = Reporter(settings)
+    now = utcnow()
+    late = SourceState(next_due_at=now - timedelta(seconds=30))
+    on_time = SourceState(next_due_at=now + timedelta(seconds=5))
+    with caplog.at_level(logging.INFO, logger="ingest.service"):
+        for _ in range(5):
+            reporter.lag(sources, lambda s: late if s.name in "01" else on_time, now)
+        for _ in range(5):
+            reporter.lag(sources, lambda s: on_time, now)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2, lines
+    assert lines[0].startswith("falling behind: 2 of 4 sources") and lines[1].startswith(
+        "caught up"
+    )
