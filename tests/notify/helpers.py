@@ -206,7 +206,7 @@ def notify_env(prefix: str, notify_file: Path, **extra: str) -> dict[str, str]:
         "WIREWATCH_NOTIFY_FILE": str(notify_file), "WIREWATCH_LOG_FORMAT": "json",
         "WIREWATCH_NOTIFY_CLAIM_IDLE_S": "3", "WIREWATCH_NOTIFY_LOCK_TTL_S": "4",
         "WIREWATCH_NOTIFY_BACKOFF_MIN_S": "0.2", "WIREWATCH_NOTIFY_BACKOFF_MAX_S": "1",
-        "WIREWATCH_NOTIFY_SCAN_INTERVAL_S": "0.5", "WIREWATCH_NOTIFY_SEND_TIMEOUT_S": "5",
+        "WIREWATCH_NOTIFY_SCAN_INTERVAL_S": "0.5", "WIREWATCH_NOTIFY_SEND_TIMEOUT_S": "3",
         "WIREWATCH_NOTIFY_CONSUMER": "notifier-a", "PYTHONUNBUFFERED": "1",
     })  # fmt: skip
     env.update(extra)
