@@ -54,6 +54,7 @@ class Webhook:
         # While `holding`, a request waits for `release()` and is then refused (500, not kept):
         # a test kills the notifier while its message is in flight, before any answer.
         self.holding = False
+        self.hold_from: int | None = None  # start holding once this many messages were kept
         self.held = threading.Event()
         self._release = threading.Event()
         self._lock = threading.Lock()
@@ -69,6 +70,9 @@ class Webhook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with hook._lock:
+                    if hook.hold_from is not None and len(hook.received) >= hook.hold_from:
+                        hook.holding, hook.hold_from = True, None
                 if hook.holding:
                     hook.held.set()
                     hook._release.wait(30)

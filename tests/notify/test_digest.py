@@ -54,8 +54,8 @@ def test_digest_lists_every_alert_once_in_a_few_messages(
         publish(settings, alerts[:8])  # before the notifier starts: still "since" its start
         first = notifiers.start(env)
         wait_for(lambda: len(hook.messages()) >= 1, 30, "a first digest")
+        hook.hold_from = 1  # the next digest stays in flight ...
         publish(settings, alerts[8:16])
-        hook.holding = True  # the next digest stays in flight ...
         assert hook.held.wait(30), "no digest in flight"
         first.send_signal(signal.SIGKILL)  # ... when the notifier dies
         first.wait(10)
