@@ -1,4 +1,4 @@
-"""The `wirewatch` command line: run, subscribe, feeds, rules check, rules test, notify."""
+"""The `wirewatch` command line: run, subscribe, feeds, rules check, rules test, web, notify."""
 
 from __future__ import annotations
 
@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--since", metavar="AGE", help="articles kept from the last AGE (24h, 90m)")
     test.add_argument("--rules-dir", type=Path, help="folder of rule files (default: settings)")
 
+    web = commands.add_parser("web", help="the web console and HTTP API")
+    web.add_argument("--host", help="address to listen on (default: WIREWATCH_WEB_HOST)")
+    web.add_argument("--port", type=int, help="port to listen on (default: WIREWATCH_WEB_PORT)")
     notify = commands.add_parser("notify", help="deliver alerts to the people in notify.yaml")
     notify.add_argument(
         "--test", nargs="?", const=ALL_DESTINATIONS, metavar="ID",
@@ -102,6 +105,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_subscribe(settings, args)
     if args.command == "feeds":
         return cmd_feeds(settings)
+    if args.command == "web":
+        return cmd_web(settings, args.host or settings.web_host, args.port or settings.web_port)
     if args.command == "notify":
         return cmd_notify(settings, args.test)
     if args.rules_command == "check":
@@ -164,6 +169,13 @@ def cmd_feeds(settings: Settings) -> int:
     from ingest.service.report import feeds_report
 
     print(asyncio.run(feeds_report(settings)))
+    return EXIT_OK
+
+
+def cmd_web(settings: Settings, host: str, port: int) -> int:
+    from ingest.web.server import serve
+
+    serve(settings, host, port)
     return EXIT_OK
 
 

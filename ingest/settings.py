@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     log_format: str = "auto"  # auto: readable on a terminal, JSON otherwise; or "json" / "text"
     log_level: str = "INFO"
 
+    # The web console (`wirewatch web`). Without a token it listens on loopback only.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    web_token: str | None = None  # every path but /healthz needs it when set
+    web_max_body_bytes: int = Field(default=256 * 1024, gt=0)  # a pasted article fits easily
+    web_try_max_chars: int = Field(default=100_000, gt=0)  # title + text given to /try
     # Notifications (`wirewatch notify`, notify.yaml). Stale destinations use stale_after_s.
     notify_file: Path = Path("notify.yaml")
     notify_consumer: str = ""  # consumer name in the groups; "" = the host name (stable across

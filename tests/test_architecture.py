@@ -23,6 +23,7 @@ ORDER = [
     "delivery",
     "service",
     "notify",
+    "web",
     "top",
 ]
 FOUNDATION = {"__init__", "errors", "settings", "models", "yamlfile"}
@@ -40,6 +41,11 @@ HEAVY = {  # library -> the one unit allowed to import it
     "prometheus_client": "service",
     "ahocorasick": "match",
     "apprise": "notify",
+    "spacy_lookups_data": "rules",
+    "starlette": "web",
+    "uvicorn": "web",
+    "jinja2": "web",
+    "markupsafe": "web",
 }
 
 

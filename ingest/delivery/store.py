@@ -7,6 +7,9 @@ so that a subscriber can XREAD the channel it knows):
     {p}claim:{rule_id}:{story_id} the rule alerted on this story (EX alert_claim_ttl_s)
     {p}lease:{source_key}         the worker polling this source now (PX lease_ttl_s)
     {p}recent                     stream of recent articles, for `rules test --since`
+    {p}rulestats:{hour}           hash: rule id -> alerts published in that hour (unix s // 3600),
+                                  EX rule_stats_ttl_s; the web console's per-rule counts
+    {p}rulestats:last             hash: rule id -> unix ms of its last alert
     {channel}                     capped stream of the alerts published on that channel
 """
 
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,12 +28,19 @@ from ingest.errors import StoreError
 from ingest.models import Alert, Article
 from ingest.settings import Settings
 
-# Claim, append and publish in one atomic step: either the alert is claimed *and* in the stream
-# *and* published, or none of it happened and a retry may do it.
+# Claim, append, count and publish in one atomic step: either the alert is claimed *and* in the
+# stream *and* counted *and* published, or none of it happened and a retry may do it. The hour
+# comes from the stream id (Redis's clock), so a count sits in the same hour as its entry; the
+# hourly key is named inside the script for that reason (ARGV[6] is the key prefix).
 _PUBLISH_ONCE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
                         'alert_id', ARGV[1], 'alert', ARGV[4])
+  local ms = string.match(id, '^(%d+)')
+  local hourly = ARGV[6] .. 'rulestats:' .. math.floor(tonumber(ms) / 3600000)
+  redis.call('HINCRBY', hourly, ARGV[7], 1)
+  redis.call('EXPIRE', hourly, ARGV[8])
+  redis.call('HSET', KEYS[3], ARGV[7], ms)
   redis.call('PUBLISH', ARGV[5], ARGV[4])
   return id
 end
@@ -50,6 +60,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+
+# Hourly alert counts live a little longer than the 24 h the console shows, so the oldest hour
+# shown is complete whatever the clock skew between hosts.
+RULE_STATS_TTL_S = 26 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class RuleActivity:
+    """One rule's alerts per hour (oldest first) and the unix ms of its last alert."""
+
+    per_hour: tuple[int, ...]
+    last_alert_ms: int | None
+
 
 REDIS_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ResponseError)
 
@@ -191,17 +214,45 @@ class Store:
     ) -> str | None:
         result = await self.guard(
             self._publish_once(
-                keys=[self.claim_key(rule_id, story_id), channel],
+                keys=[self.claim_key(rule_id, story_id), channel, self._last_alert_key],
                 args=[
                     alert_id,
                     self.settings.alert_claim_ttl_s,
                     self.settings.stream_maxlen,
                     payload,
                     channel,
+                    self.prefix,
+                    rule_id,
+                    RULE_STATS_TTL_S,
                 ],
             )
         )
         return str(result) if result else None
+
+    @property
+    def _last_alert_key(self) -> str:
+        return f"{self.prefix}rulestats:last"
+
+    async def rule_activity(
+        self, rule_ids: Sequence[str], hours: int, now_s: float
+    ) -> dict[str, RuleActivity]:
+        """Each rule's alerts per hour (oldest hour first, the current one last) and the time
+        of its last alert, from the counts the publish script keeps."""
+        if not rule_ids:
+            return {}
+        current = int(now_s // 3600)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for hour in range(current - hours + 1, current + 1):
+                pipe.hmget(f"{self.prefix}rulestats:{hour}", list(rule_ids))
+            pipe.hmget(self._last_alert_key, list(rule_ids))
+            *hourly, last = await self.guard(pipe.execute())
+        return {
+            rule_id: RuleActivity(
+                per_hour=tuple(int(row[i] or 0) for row in hourly),
+                last_alert_ms=int(last[i]) if last[i] else None,
+            )
+            for i, rule_id in enumerate(rule_ids)
+        }
 
     # -- leases -----------------------------------------------------------------------------
 

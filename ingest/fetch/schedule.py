@@ -24,7 +24,10 @@ ADAPT_CEIL_FACTOR = 8.0  # ... nor above eight times it (and always within min..
 SUCCESS_JITTER = 0.05  # +-5 % so sources added together drift apart
 SPOOL_SEEN_MAX = 5_000  # spool file signatures kept; older ones fold into the horizon
 
+RECENT_POLLS_MAX = 30  # poll outcomes kept per source, for the web console's strip
+
 SpoolSeen = tuple[tuple[str, int, int], ...]  # (file name, size bytes, mtime ns)
+PollMark = tuple[int, str]  # (unix s, "ok" | "not_modified" | "error")
 _MOMENTS = frozenset(
     {"last_success_at", "last_error_at", "failing_since", "next_due_at", "last_new_item_at"}
 )  # the datetime fields, stored as ISO 8601 text
@@ -49,6 +52,7 @@ class SourceState:
     interval_s: float | None = None  # the current adaptive interval; None: not adapted yet
     spool_seen: SpoolSeen = field(default=())
     spool_horizon_ns: int = 0  # spool files with mtime at or below this count as processed
+    recent_polls: tuple[PollMark, ...] = ()  # the last RECENT_POLLS_MAX outcomes, oldest first
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -56,7 +60,7 @@ class SourceState:
             name, value = item.name, getattr(self, item.name)
             if isinstance(value, datetime):
                 value = value.isoformat()
-            elif name == "spool_seen":
+            elif name in ("spool_seen", "recent_polls"):
                 value = [list(item) for item in value]
             data[name] = value
         return data
@@ -73,6 +77,8 @@ class SourceState:
                 value = datetime.fromisoformat(value)
             elif name == "spool_seen":
                 value = tuple((str(n), int(s), int(m)) for n, s, m in value)
+            elif name == "recent_polls":
+                value = tuple((int(t), str(kind)) for t, kind in value)
             values[name] = value
         return cls(**values)
 
@@ -150,7 +156,13 @@ def _after_success(
         interval_s=interval_s,
         spool_seen=seen,
         spool_horizon_ns=horizon_ns,
+        recent_polls=_marked(state, now, "not_modified" if result.not_modified else "ok"),
     )
+
+
+def _marked(state: SourceState, now: datetime, kind: str) -> tuple[PollMark, ...]:
+    """The recent poll outcomes with this one added, bounded."""
+    return (*state.recent_polls, (int(now.timestamp()), kind))[-RECENT_POLLS_MAX:]
 
 
 def _after_error(
@@ -178,6 +190,7 @@ def _after_error(
         failing_since=state.failing_since or now,
         error_count=error_count,
         next_due_at=now + timedelta(seconds=delay_s),
+        recent_polls=_marked(state, now, "error"),
     )
 
 

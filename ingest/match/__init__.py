@@ -1,7 +1,8 @@
 """Stage 5, match: articles and rules in, `Match`es out.
 
 `matcher.py` builds one presearch index over every rule (`terms.py` folds terms into their
-variants, `termindex.py` finds them in one pass, `presearch.py` names the candidate rules), runs
+variants, `termindex.py` finds them in one pass, `casing.py` checks the case of the few hits of
+terms written with capitals, `presearch.py` names the candidate rules), runs
 spaCy NER (`nlp.py`) only for the articles whose candidate rules need entities, resolves names
 (`mentions.py`), decides (`evaluation.py`) and explains hits and near misses (`explain.py`).
 """

@@ -54,9 +54,15 @@ def evaluate(
         h for t, i in (*compiled.required, *compiled.any) if t in terms for h in hits.of(i)
     ]
     snippet = _snippet(text, spans, sorted(term_spans, key=lambda h: h.start), mention_spans)
-    notes = tuple(n for r in entity_results.values() for n in r.notes)
+    notes = (*_case_notes(compiled, hits), *(n for r in entity_results.values() for n in r.notes))
     return Explanation(rule.id, rule.channel, not missing, terms, entity_hits, snippet,
                        tuple(missing), notes, ner is not None)  # fmt: skip
+
+
+def _case_notes(compiled: CompiledRule, hits: TextHits) -> list[str]:
+    """Why a term written with capitals was not found where its letters were: the first reason."""
+    terms = (*compiled.required, *compiled.any)
+    return [r[0].reason for _, i in terms if i not in hits.by_term and (r := hits.rejected(i))]
 
 
 def _no_entity(label: str, ner: NerResult | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from ingest.errors import ModelError
@@ -66,6 +67,19 @@ def _result(doc: Any) -> NerResult:
     entities = tuple((e.text, e.label_, e.start_char, e.end_char) for e in doc.ents)
     sentences = tuple((s.start_char, s.end_char) for s in doc.sents)
     return NerResult(entities, sentences)
+
+
+@cache
+def common_words() -> frozenset[str]:
+    """spaCy's English stop words: data that comes with spaCy, no pipeline loaded.
+
+    They are the words whose capitalised form at a sentence start is ambiguous ("Who", "Us",
+    "May"); see `ingest.match.casing` for why these and not a frequency list.
+    """
+    _import_spacy()
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 def _import_spacy() -> Any:

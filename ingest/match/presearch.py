@@ -8,6 +8,7 @@ only the survivors go on to NER and full evaluation (`ingest.match.evaluation`).
 from __future__ import annotations
 
 from collections.abc import Iterable, KeysView, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from ingest.match.termindex import TermIndex, TextHits
@@ -61,6 +62,7 @@ class _Gate:
     any: frozenset[int]  # empty: no `any` condition
     none: frozenset[int]
     names: tuple[frozenset[int], ...]  # per listed-names condition: one of them must occur
+    ids: frozenset[int]  # every term id above
 
     @classmethod
     def of(cls, rule: CompiledRule) -> _Gate:
@@ -72,7 +74,16 @@ class _Gate:
         required, any_, none = (
             frozenset(i for _, i in terms) for terms in (rule.required, rule.any, rule.none)
         )
-        return cls(required, any_, none, names)
+        return cls(required, any_, none, names, required | any_ | none | frozenset().union(*names))
+
+    def could_hold(self, found: KeysView[int], certain: AbstractSet[int]) -> bool:
+        """Might hold once the case of the found terms is checked (only `certain` ones exclude)."""
+        return (
+            found >= self.required
+            and (not self.any or not found.isdisjoint(self.any))
+            and certain.isdisjoint(self.none)
+            and (not self.names or all(not found.isdisjoint(ids) for ids in self.names))
+        )
 
     def holds(self, found: KeysView[int]) -> bool:
         return (
@@ -149,11 +160,18 @@ class Presearch:
 
     def candidates(self, hits: TextHits) -> list[CompiledRule]:
         """Rules whose cheap term conditions hold for these hits, in rule order."""
-        found = hits.by_term.keys()
+        found = hits.found.keys()
         filed = [self._triggered[i] for i in self._trigger_ids.intersection(found)]
         if self._always:
             filed.append(self._always)
         if not filed:
             return []
+        if hits.pending:  # capitalised terms: check the case of those the rules left need
+            certain = found - hits.pending.keys()
+            maybe = [(p, gate) for rules in filed for p, gate in rules
+                     if gate.could_hold(found, certain)]  # fmt: skip
+            hits.check_case({i for _, gate in maybe for i in gate.ids} & hits.pending.keys())
+            filed = [tuple(maybe)]
+            found = hits.found.keys()
         passed = {p for rules in filed for p, gate in rules if gate.holds(found)}
         return [self.compiled[p] for p in sorted(passed)]

@@ -80,6 +80,11 @@ def _word_re() -> re.Pattern[str]:
     return re.compile("[\\w" + re.escape("".join(marks)) + "]+")
 
 
+def word_pattern() -> re.Pattern[str]:
+    """What a word is, in any script: for words of original (unfolded) text too."""
+    return _word_re()
+
+
 @cache
 def _split_re() -> re.Pattern[str]:
     return re.compile(f"({_word_re().pattern})")

@@ -15,6 +15,7 @@ from typing import Any
 from ingest.errors import RuleError, RuleFileErrors
 from ingest.rules.model import Rule
 from ingest.rules.parse import Problems, parse_rule
+from ingest.rules.wordcase import case_warnings
 from ingest.yamlfile import LineDict, LineList, YamlSyntaxError, load_yaml_file
 
 
@@ -131,7 +132,8 @@ def _unique_across_files(
 
 
 def check_rules_dir(rules_dir: Path) -> tuple[list[RuleError], list[str]]:
-    """Validate a folder: the errors, and warnings about rules that will be costly."""
+    """Validate a folder: the errors, and warnings about rules that will be costly or that
+    probably mean a capitalised term to ignore case."""
     ruleset = load_rules_dir(rules_dir)
     warnings = []
     for rule in ruleset.rules:
@@ -141,4 +143,5 @@ def check_rules_dir(rules_dir: Path) -> tuple[list[RuleError], list[str]]:
                     f"{rule.path}:{rule.line}: rule '{rule.id}': {cond.label}: any with no term "
                     "condition makes NER run on every article; add all: or any: terms"
                 )
+    warnings += case_warnings(ruleset.rules)
     return list(ruleset.errors), warnings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,8 @@ class Rule:
     near: tuple[NearCondition, ...] = ()
     path: str = ""
     line: int = 0
+    # (term, line) for the all/any/none terms as written, for advice about them (rules check)
+    term_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False)
 
     @property
     def labels(self) -> frozenset[str]:

@@ -53,11 +53,13 @@ def parse_rule(item: Any, line: int, problems: Problems) -> Rule | None:
             hint = _did_you_mean(key, RULE_KEYS) or f" (rule keys: {', '.join(RULE_KEYS)})"
             spot.add(key, f"unknown key '{key}'{hint}")
     channel = _parse_channel(spot)
-    terms = {key: _parse_terms(spot, key) for key in ("all", "any", "none")}
+    parsed = {key: _parse_terms(spot, key) for key in ("all", "any", "none")}
+    terms = {key: tuple(t for t, _ in found) for key, found in parsed.items()}
     entities = _parse_entities(spot)
     near = _parse_near(spot, {c.label for c in entities})
     rule = Rule(rule_id or "", channel, terms["all"], terms["any"], terms["none"],
-                entities, near, problems.path, item.line)  # fmt: skip
+                entities, near, problems.path, item.line,
+                tuple(tl for found in parsed.values() for tl in found))  # fmt: skip
     if len(problems.errors) == before and not (rule.all or rule.any or rule.entities or rule.near):
         problems.add(item.line, "rule has no condition: give all, any, entities or near", rule_id)
     return rule if len(problems.errors) == before else None
@@ -98,7 +100,8 @@ def _parse_channel(spot: _Spot) -> str:
     return value
 
 
-def _parse_terms(spot: _Spot, key: str) -> tuple[str, ...]:
+def _parse_terms(spot: _Spot, key: str) -> tuple[tuple[str, int], ...]:
+    """The terms of `all`, `any` or `none`, each with its line."""
     value = spot.item.get(key)
     if value is None:
         return ()
@@ -108,8 +111,10 @@ def _parse_terms(spot: _Spot, key: str) -> tuple[str, ...]:
     if not isinstance(value, LineList):
         spot.add(key, f"'{key}' must be a list of terms")
         return ()
-    terms = [_parse_term(spot, key, v, line) for v, line in zip(value, value.lines, strict=True)]
-    return tuple(t for t in terms if t is not None)
+    terms = [
+        (_parse_term(spot, key, v, line), line) for v, line in zip(value, value.lines, strict=True)
+    ]
+    return tuple((t, line) for t, line in terms if t is not None)
 
 
 def _parse_term(spot: _Spot, key: str, value: Any, line: int) -> str | None:

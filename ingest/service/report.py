@@ -7,6 +7,7 @@ its schedule each source is, so a slow service is visible at a glance.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from ingest.delivery.store import Store
@@ -30,7 +31,7 @@ def _seconds(seconds: float) -> str:
     return f"{seconds:.0f}s"
 
 
-def _when(moment: datetime | None, now: datetime) -> str:
+def when_text(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
     seconds = (moment - now).total_seconds()
@@ -59,6 +60,14 @@ def lag_s(state: SourceState, now: datetime, listed_at: float | None) -> float:
     return max(0.0, (now - due_at).total_seconds()) if due_at else 0.0
 
 
+def flagged_stale(
+    state: SourceState, now: datetime, settings: Settings, listed_at: float | None
+) -> bool:
+    """STALE in the table: failing or silent, or never (or no longer) polled, for too long."""
+    starved = lag_s(state, now, listed_at) >= settings.stale_after_s
+    return is_stale(state, now, settings) or starved
+
+
 def format_row(
     source: Source,
     state: SourceState,
@@ -67,39 +76,57 @@ def format_row(
     listed_at: float | None = None,
 ) -> list[str]:
     late_s = lag_s(state, now, listed_at)
-    starved = late_s >= settings.stale_after_s  # never (or no longer) polled for that long
-    flag = "STALE " if is_stale(state, now, settings) or starved else ""
+    flag = "STALE " if flagged_stale(state, now, settings, listed_at) else ""
     error = (state.last_error or "-").replace("\n", " ")
     return [
         source.name,
-        _when(state.last_success_at, now),
-        f"{flag}{_when(state.last_error_at, now)} {error}" if state.last_error else flag + "-",
-        _when(state.next_due_at, now) if state.next_due_at else "now",
+        when_text(state.last_success_at, now),
+        f"{flag}{when_text(state.last_error_at, now)} {error}" if state.last_error else flag + "-",
+        when_text(state.next_due_at, now) if state.next_due_at else "now",
         _span(late_s) if late_s >= 1 else "-",
         interval_text(source, state, settings),
         str(state.items_seen),
     ]
 
 
-async def feeds_report(settings: Settings) -> str:
+@dataclass(frozen=True, slots=True)
+class FeedsTable:
+    """Each source of feeds.yaml with its state (and when it was first listed, unix s), and the
+    errors and notes of feeds.yaml itself."""
+
+    sources: tuple[tuple[Source, SourceState, float | None], ...]
+    errors: tuple[str, ...]
+    notes: tuple[str, ...]
+    now: datetime
+
+
+async def feeds_table(settings: Settings, store: Store) -> FeedsTable:
+    """What `wirewatch feeds` shows, as values (the web console shows the same)."""
     listing = load_sources(settings.feeds_file, settings)
+    states = FeedStateStore(store.client, settings.key_prefix)
+    listed = await store.guard(states.listed_at([s.key for s in listing.sources]))
+    rows = [(s, await store.guard(states.get(s.key)), listed.get(s.key)) for s in listing.sources]
+    return FeedsTable(
+        tuple(rows), tuple(map(str, listing.errors)), tuple(map(str, listing.notes)), utcnow()
+    )
+
+
+async def feeds_report(settings: Settings) -> str:
     store = Store.from_settings(settings)
     try:
         await store.ping()
-        states = FeedStateStore(store.client, settings.key_prefix)
-        listed = await store.guard(states.listed_at([s.key for s in listing.sources]))
-        now = utcnow()
-        rows = [HEADER]
-        for source in listing.sources:
-            state = await store.guard(states.get(source.key))
-            rows.append(format_row(source, state, now, settings, listed.get(source.key)))
+        table = await feeds_table(settings, store)
     finally:
         await store.close()
+    rows = [HEADER] + [
+        format_row(source, state, table.now, settings, listed_at)
+        for source, state, listed_at in table.sources
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
         for row in rows
     ]
-    lines += [f"error: {e}" for e in listing.errors]
-    lines += [f"note: {n}" for n in listing.notes]
+    lines += [f"error: {e}" for e in table.errors]
+    lines += [f"note: {n}" for n in table.notes]
     return "\n".join(lines)

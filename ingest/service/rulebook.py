@@ -62,16 +62,8 @@ class RuleBook:
             # silently drop alerts, so the previous rules stay until the folder is back.
             return self._report(errors)
         ner = self._ner_for(ruleset)
-        unserved = model_problems(ruleset.rules, ner)
-        if unserved:
-            # The model does not change while the service runs, so such a rule could never be
-            # served: it is refused on its own and every other rule goes live.
-            refused = {e.rule_id for e in unserved}
-            errors += [RuleError(e.path, e.line, e.message + "; rule refused", e.rule_id)
-                       for e in unserved]  # fmt: skip
-            ruleset = dataclasses.replace(
-                ruleset, rules=tuple(r for r in ruleset.rules if r.id not in refused)
-            )
+        ruleset, refused = refuse_unserved(ruleset, ner)
+        errors += refused
         self._ruleset, self._matcher = ruleset, Matcher(ruleset, ner)
         return self._report(errors)
 
@@ -108,6 +100,20 @@ class RuleBook:
                     await asyncio.to_thread(self.reload)
                 if not self.rules_dir.is_dir():
                     break
+
+
+def refuse_unserved(ruleset: RuleSet, ner: Ner | None) -> tuple[RuleSet, list[RuleError]]:
+    """The rules without those the model cannot serve (`LABEL: any` with no model), and an
+    error for each one refused."""
+    unserved = model_problems(ruleset.rules, ner)
+    if not unserved:
+        return ruleset, []
+    # The model does not change while the service runs, so such a rule could never be served:
+    # it is refused on its own and every other rule goes live.
+    refused = {e.rule_id for e in unserved}
+    kept = tuple(r for r in ruleset.rules if r.id not in refused)
+    errors = [RuleError(e.path, e.line, e.message + "; rule refused", e.rule_id) for e in unserved]
+    return dataclasses.replace(ruleset, rules=kept), errors
 
 
 def _is_rule_change(path: str) -> bool:

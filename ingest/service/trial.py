@@ -15,9 +15,10 @@ from ingest.errors import ConfigError, ParseError, StoreError
 from ingest.match.explain import describe_article, describe_match, describe_near_miss
 from ingest.match.matcher import Matcher, model_problems
 from ingest.match.nlp import load_nlp
-from ingest.models import Article, Document, Source
+from ingest.models import Article, Document, RawEntry, Source
 from ingest.normalize.article import normalize
 from ingest.parse.documents import parse_document
+from ingest.parse.wirestory import wire_title
 from ingest.rules.files import load_rules_dir
 from ingest.settings import Settings
 
@@ -52,6 +53,20 @@ def load_articles(paths: Sequence[Path], settings: Settings) -> tuple[list[Artic
             continue
         articles.extend(normalize(entry) for entry in entries)
     return articles, problems
+
+
+PASTED = "pasted text"  # the source name of an article typed into the web console's /try
+
+
+def pasted_article(title: str, text: str) -> Article:
+    """An article from a title and a text typed in by a person, normalized as a wire story
+    file is: the dateline split off, the same text the service would match."""
+    if not title.strip():
+        title = wire_title(text.strip())
+    entry = RawEntry(
+        source_name=PASTED, source_url="", title=title, content=text, content_is_html=False
+    )
+    return normalize(entry)
 
 
 async def recent_articles(settings: Settings, since_s: float) -> list[Article]:

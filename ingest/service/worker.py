@@ -1,16 +1,11 @@
 """The service: start (clients, rules, model) -> loop -> drain -> close, always in `finally`.
 
-Two stages run side by side, as `--role fetch` and `--role match` do across processes:
-- fetching: a dispatcher starts a poll whenever a fetch slot is free and a source is due, the
-  most overdue first within the per-host limit (`dispatch.py`), for sources whose lease this
-  worker takes (so several workers on one Redis split them). A file landing in a watched spool
-  (`spoolwatch.py`) makes that spool due at once.
-- matching: finished polls wait in a bounded queue; one task matches and publishes them in
-  batches. A full queue holds the fetch slots, so fetching slows instead of memory growing.
-APScheduler drives the heartbeat job (`tick`, every second, max_instances=1, coalesced): it
-reloads feeds.yaml, delivers the outbox and reports lag and Redis outages once (`reporter.py`).
-A first SIGTERM/SIGINT stops new polls and lets in-flight ones be fetched and matched within
-`shutdown_grace_s`; a second one stops at once.
+`run_forever` runs the fetching and matching stages (`stages.py`) until a signal. APScheduler
+drives the heartbeat job (`tick`, every second, max_instances=1, coalesced): it reloads
+feeds.yaml (and which spools are watched, `spoolwatch.py`), delivers the outbox and reports lag
+and Redis outages once (`reporter.py`). A first SIGTERM/SIGINT stops new polls and lets in-flight
+ones be fetched and matched within `shutdown_grace_s`; a second one stops at once. `run_once`
+polls every source once; `consume` is `--role match`.
 """
 
 from __future__ import annotations
@@ -22,11 +17,8 @@ import os
 import signal
 import socket
 import sys
-import time
 import uuid
-from asyncio import FIRST_COMPLETED
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator
 from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -36,17 +28,16 @@ from ingest.delivery.store import Store, describe_url
 from ingest.errors import StoreError
 from ingest.fetch.fetcher import Fetcher
 from ingest.fetch.localsource import local_path
-from ingest.fetch.schedule import SourceState, is_due
 from ingest.fetch.sources import SourcesFile
 from ingest.match.matcher import Matcher
 from ingest.match.nlp import Ner, load_nlp
-from ingest.models import Source, utcnow
-from ingest.service.dispatch import due_order, pick, seconds_to_next_due
+from ingest.models import utcnow
 from ingest.service.metrics import Metrics
-from ingest.service.pipeline import BatchReport, Pipeline, SourcePoll
+from ingest.service.pipeline import BatchReport, Pipeline
 from ingest.service.reporter import Reporter
 from ingest.service.rulebook import RuleBook
 from ingest.service.spoolwatch import SpoolWatcher
+from ingest.service.stages import Stages
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -54,7 +45,6 @@ log = logging.getLogger(__name__)
 TICK_S = 1.0
 Role = Literal["all", "fetch", "match"]
 PROGRESS_FROM_SOURCES = 20  # `run --once` over this many sources shows its progress
-LEASE_ROUNDS = 3  # passes over the due sources when other workers hold the first choices
 ONCE_SETTLE_WAITS = 3  # `run --once` waits this many times for spool files still being written
 
 
@@ -81,18 +71,9 @@ class Worker:
         self.sources = SourcesFile(settings)
         self.stopping = asyncio.Event()
         self.stopped_hard = asyncio.Event()  # a second signal
-        self.in_flight: dict[str, asyncio.Task[None]] = {}  # source key -> its fetch
-        self.fetching: set[str] = set()  # counts against WIREWATCH_CONCURRENCY
-        self.busy: set[str] = set()  # fetching, queued or matching: not polled again yet
-        self.poked: set[str] = set()  # a file landed in these spools: poll at once
-        self.matching = 0  # polls in the batch being matched
-        self.match_queue: asyncio.Queue[tuple[SourcePoll, asyncio.Task[None]]] = asyncio.Queue(
-            settings.match_queue_polls
-        )
+        self.stages: Stages | None = None  # while the service runs
         self.spools = SpoolWatcher(self._landed)
         self.reporter = Reporter(settings, self.metrics)
-        self.started_at = utcnow()
-        self._wake = asyncio.Event()
         self._signals = 0
 
     # -- start ------------------------------------------------------------------------------
@@ -198,24 +179,21 @@ class Worker:
         self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store
     ) -> None:
         self.sources.refresh()
-        self.started_at = utcnow()
+        stages = Stages(
+            self.settings, pipeline, store, lambda: self.sources.sources, self.metrics,
+            self.worker_id,
+        )  # fmt: skip
+        self.stages = stages
         self._watch_spools()
         await pipeline.note_sources(self.sources.sources)
         self._start_ticks(scheduler, pipeline, store)
-        matching = asyncio.create_task(self._match_loop(pipeline, store))
-        dispatching = asyncio.create_task(self._dispatch_loop(pipeline, store))
         sources, redis = len(self.sources.sources), describe_url(self.settings.redis_url)
         log.info("wirewatch %s running: %d sources, Redis %s", self.worker_id, sources, redis)
         try:
-            await self.stopping.wait()
+            await stages.run(self.stopping, self.stopped_hard)
+        finally:
             scheduler.shutdown(wait=False)
             await self.spools.close()
-            dispatching.cancel()
-            await self._drain()
-        finally:
-            for task in (dispatching, matching):
-                task.cancel()
-            await asyncio.gather(dispatching, matching, return_exceptions=True)
 
     def _start_ticks(self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store) -> None:
         scheduler.add_job(
@@ -281,133 +259,18 @@ class Worker:
             await pipeline.note_sources(self.sources.sources)
         delivered = await pipeline.publisher.deliver_outbox()
         self.reporter.redis(store.health, pipeline.publisher.outbox.depth(), delivered)
-        self.reporter.lag(self.sources.sources, pipeline.known_state, self.started_at)
-        self.metrics.match_queue.set(self.match_queue.qsize())
-        self._wake.set()
+        if self.stages is not None:
+            self.reporter.lag(self.sources.sources, pipeline.known_state, self.stages.started_at)
+            self.metrics.match_queue.set(self.stages.match_queue.qsize())
+            self.stages.wake()
 
     def _watch_spools(self) -> None:
         folders = {local_path(s.url): s.key for s in self.sources.sources if s.kind == "spool"}
         self.spools.watch(folders)
 
     def _landed(self, source_key: str) -> None:
-        self.poked.add(source_key)
-        self._wake.set()
-
-    async def _dispatch_loop(self, pipeline: Pipeline, store: Store) -> None:
-        """Start polls whenever there is room and a source is due; sleep until the next is."""
-        while not self.stopping.is_set():
-            self._wake.clear()
-            await self._start_due(pipeline, store)
-            busy = self.busy | self.poked
-            wait_s = seconds_to_next_due(self.sources.sources, pipeline.known_state, utcnow(), busy)
-            timeout_s = TICK_S if wait_s is None else min(TICK_S, max(wait_s, 0.005))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout_s)
-
-    async def _start_due(self, pipeline: Pipeline, store: Store) -> None:
-        if len(self.fetching) >= self.settings.concurrency:
-            return
-        now = utcnow()
-        ordered = due_order(self.sources.sources, pipeline.known_state, now, self.busy, self.poked)
-        # Another worker may hold the lease of the first choices: then take the next ones.
-        for _round in range(LEASE_ROUNDS):
-            room = self.settings.concurrency - len(self.fetching)
-            fetching = [s for s in self.sources.sources if s.key in self.fetching]
-            chosen = pick(ordered, fetching, room, self.settings.per_host_concurrency)
-            if not chosen:
-                return
-            for source in chosen:
-                await self._start(pipeline, store, source, now)
-            ordered = [s for s in ordered if s.key not in self.busy and s not in chosen]
-
-    async def _start(self, pipeline: Pipeline, store: Store, source: Source, now: datetime) -> None:
-        poked = source.key in self.poked
-        self.poked.discard(source.key)
-        state = await self._lease(pipeline, store, source, now, poked)
-        if state is None:
-            return
-        self._observe_lag(source, state, now)
-        self.busy.add(source.key)
-        self.fetching.add(source.key)
-        self.in_flight[source.key] = asyncio.create_task(self._poll(pipeline, store, source, state))
-
-    async def _lease(
-        self, pipeline: Pipeline, store: Store, source: Source, now: datetime, poked: bool
-    ) -> SourceState | None:
-        """The source's state if this worker took its lease and it is still due."""
-        try:
-            if not await store.acquire_lease(source.key, self.worker_id):
-                return None
-            # Re-read under the lease: another worker may have just polled it.
-            state = await pipeline.state_of(source)
-            if poked or is_due(state, now):
-                return state
-            await store.release_lease(source.key, self.worker_id)
-            return None
-        except StoreError:  # Redis away: keep polling, the outbox keeps alerts
-            return pipeline.known_state(source)
-
-    def _observe_lag(self, source: Source, state: SourceState, now: datetime) -> None:
-        due_at = state.next_due_at or self.started_at
-        self.metrics.poll_lag.observe(max(0.0, (now - due_at).total_seconds()))
-
-    async def _poll(
-        self, pipeline: Pipeline, store: Store, source: Source, state: SourceState
-    ) -> None:
-        """Fetch one source and queue what it brought for matching. The fetch slot is held
-        until the queue takes the poll, so a full queue slows fetching (back-pressure)."""
-        renew = asyncio.create_task(self._renew_leases(store, [source]))
-        queued = False
-        try:
-            poll = await pipeline.poll(source, state)
-            log.debug("polled %s: %d new entries", source.name, len(poll.entries))
-            await self.match_queue.put((poll, renew))
-            queued = True
-        except Exception:
-            log.exception("poll of %s failed", source.name)
-        finally:
-            self.fetching.discard(source.key)
-            self.in_flight.pop(source.key, None)
-            if not queued:
-                await self._settled(store, source, renew)
-            self._wake.set()
-
-    async def _match_loop(self, pipeline: Pipeline, store: Store) -> None:
-        """The matching stage: takes finished polls in batches, so a slow NER batch never
-        stops fetching; polls wait in the bounded queue meanwhile."""
-        while True:
-            batch = [await self.match_queue.get()]
-            articles = len(batch[0][0].entries)
-            while articles < self.settings.match_batch_articles and not self.match_queue.empty():
-                batch.append(self.match_queue.get_nowait())
-                articles += len(batch[-1][0].entries)
-            self.matching = len(batch)
-            try:
-                report = await pipeline.handle([poll for poll, _ in batch])
-                if report.alerts:
-                    log.info("%d alerts from %d polls", len(report.alerts), len(batch))
-            except Exception:
-                log.exception("matching %d polls failed; they are polled again", len(batch))
-            finally:
-                self.matching = 0
-                for poll, renew in batch:
-                    await self._settled(store, poll.source, renew)
-                    self.match_queue.task_done()
-                self._wake.set()
-
-    async def _settled(self, store: Store, source: Source, renew: asyncio.Task[None]) -> None:
-        """A poll is done with: its lease goes back and the source may be polled again."""
-        renew.cancel()
-        self.busy.discard(source.key)
-        with contextlib.suppress(StoreError):
-            await store.release_lease(source.key, self.worker_id)
-
-    async def _renew_leases(self, store: Store, sources: Sequence[Source]) -> None:
-        while True:
-            await asyncio.sleep(self.settings.lease_ttl_s / 3)
-            for source in sources:
-                with contextlib.suppress(StoreError):
-                    await store.renew_lease(source.key, self.worker_id)
+        if self.stages is not None:
+            self.stages.landed(source_key)
 
     # -- drain ------------------------------------------------------------------------------
 
@@ -428,23 +291,5 @@ class Worker:
         else:
             log.warning("second signal: stopping now")
             self.stopped_hard.set()
-            for task in set(self.in_flight.values()):
-                task.cancel()
-
-    async def _drain(self) -> None:
-        """Let the polls in flight finish and their articles be matched, within the grace."""
-        deadline = time.monotonic() + self.settings.shutdown_grace_s
-        fetches = set(self.in_flight.values())
-        if fetches:
-            await asyncio.wait(fetches, timeout=self.settings.shutdown_grace_s)
-        remaining_s = max(0.0, deadline - time.monotonic())
-        joined = asyncio.create_task(self.match_queue.join())
-        hard = asyncio.create_task(self.stopped_hard.wait())
-        await asyncio.wait({joined, hard}, timeout=remaining_s, return_when=FIRST_COMPLETED)
-        joined.cancel()
-        hard.cancel()
-        if not joined.done() or joined.cancelled():
-            cut = len(self.in_flight) + self.match_queue.qsize() + self.matching
-            log.warning("%d polls cut off after the grace period", cut)
-            for task in set(self.in_flight.values()):
-                task.cancel()
+            if self.stages is not None:
+                self.stages.cancel_fetches()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
-from ingest.delivery.store import Store
+from ingest.delivery.store import RULE_STATS_TTL_S, Store
 from ingest.delivery.subscribe import SubscribeOptions, since_to_stream_id, subscribe
 from ingest.models import Alert, Article, Dateline, EntityHit, Match, SourceRef
 from ingest.settings import Settings
@@ -139,3 +140,31 @@ async def test_consumer_group_redelivers_unacknowledged(store: Store, channel: s
 )
 def test_since_to_stream_id(since: str, expected: str) -> None:
     assert since_to_stream_id(since) == expected
+
+
+async def test_alerts_are_counted_per_rule_per_hour_as_published(
+    store: Store, channel: str
+) -> None:
+    before = time.time()
+    for n in range(3):
+        await store.publish_alert(make_alert(n, channel), f"s{n}")
+    await store.publish_alert(make_alert(0, channel), "s0")  # a repeat: not counted
+    other = Match("r2", channel, ("ceasefire",), (), "s")
+    await store.publish_alert(
+        Alert("alert-x", other, make_article(9), make_alert(0, channel).created_at), "s9"
+    )
+    activity = await store.rule_activity(["r1", "r2", "never"], hours=24, now_s=time.time())
+    assert len(activity["r1"].per_hour) == 24
+    assert sum(activity["r1"].per_hour) == activity["r1"].per_hour[-1] == 3
+    assert sum(activity["r2"].per_hour) == 1
+    assert activity["never"].per_hour == (0,) * 24 and activity["never"].last_alert_ms is None
+    last_ms = activity["r1"].last_alert_ms
+    assert last_ms is not None and before * 1000 - 1000 <= last_ms <= time.time() * 1000 + 1000
+    ((entry_id, _),) = await store.client.xrevrange(channel, count=1)
+    assert activity["r2"].last_alert_ms == int(entry_id.split("-")[0])
+    hour = int(entry_id.split("-")[0]) // 3_600_000
+    ttl_s = await store.client.ttl(f"{store.prefix}rulestats:{hour}")
+    assert 0 < ttl_s <= RULE_STATS_TTL_S
+    # An hour ago is the bucket before: nothing was published then.
+    earlier = await store.rule_activity(["r1"], hours=24, now_s=time.time() - 3600)
+    assert earlier["r1"].per_hour[-1] == 0

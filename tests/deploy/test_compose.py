@@ -148,3 +148,46 @@ def test_docker_compose_config_accepts_it() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+# -- the web console ----------------------------------------------------------------------------
+
+
+def web_service() -> dict[str, Any]:
+    return compose()["services"]["web"]
+
+
+@pytest.mark.timeout(10)
+def test_web_runs_the_console_from_the_same_image() -> None:
+    web = web_service()
+    assert web["image"] == wirewatch_service()["image"]
+    assert web["command"][:2] == ["wirewatch", "web"]
+    assert web["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+@pytest.mark.timeout(10)
+def test_web_settings_are_real_and_point_at_the_same_redis_rules_and_feeds() -> None:
+    env = environment(web_service())
+    unknown = set(env) - setting_env_names()
+    assert not unknown, f"not settings of ingest/settings.py: {sorted(unknown)}"
+    assert env["WIREWATCH_WEB_TOKEN"].startswith("${WIREWATCH_WEB_TOKEN"), (
+        "the token is not in the file"
+    )
+    worker = environment(wirewatch_service())
+    for name in ("WIREWATCH_REDIS_URL", "WIREWATCH_RULES_DIR", "WIREWATCH_FEEDS_FILE"):
+        assert env[name] == worker[name], name
+    settings_from({k: v for k, v in env.items() if k != "WIREWATCH_WEB_TOKEN"})
+    mounts = {
+        target: (source, ro) for source, target, ro in map(volume_parts, web_service()["volumes"])
+    }
+    assert mounts[env["WIREWATCH_RULES_DIR"]] == ("../rules", True)
+
+
+@pytest.mark.timeout(10)
+def test_web_port_is_published_on_loopback_and_checked_by_healthz() -> None:
+    web = web_service()
+    port = int(environment(web)["WIREWATCH_WEB_PORT"])
+    published = [str(p) for p in web["ports"]]
+    assert published == [f"127.0.0.1:{port}:{port}"]
+    check = " ".join(web["healthcheck"]["test"])
+    assert f"127.0.0.1:{port}/healthz" in check

@@ -91,7 +91,7 @@ def test_kustomization_lists_every_manifest() -> None:
 @pytest.mark.timeout(10)
 def test_kinds_present() -> None:
     kinds = {o["kind"] for o in objects()}
-    assert {"ConfigMap", "Secret", "Service", "StatefulSet"} <= kinds
+    assert {"ConfigMap", "Secret", "Service", "StatefulSet", "Deployment"} <= kinds
     assert all("namespace" not in o["metadata"] for o in objects()), "manifests are namespace-less"
 
 
@@ -133,7 +133,7 @@ def test_probes_hit_healthz_on_the_configured_port() -> None:
 
 @pytest.mark.timeout(10)
 def test_service_targets_the_metrics_port_of_the_pods() -> None:
-    service = one("Service")
+    service = one("Service", "wirewatch")
     assert workload()["spec"]["serviceName"] == service["metadata"]["name"]
     labels = workload()["spec"]["template"]["metadata"]["labels"]
     assert service["spec"]["selector"].items() <= labels.items()
@@ -238,3 +238,82 @@ def test_kubectl_kustomize_renders_them() -> None:
     assert result.returncode == 0, result.stderr
     rendered = {(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(result.stdout)}
     assert rendered == {(o["kind"], o["metadata"]["name"]) for o in objects()}
+
+
+# -- the web console: its own Deployment and Service ------------------------------------------
+
+
+def web_container() -> dict[str, Any]:
+    (found,) = one("Deployment", "wirewatch-web")["spec"]["template"]["spec"]["containers"]
+    return found
+
+
+def web_env() -> dict[str, str]:
+    return {e["name"]: e["value"] for e in web_container()["env"] if "value" in e}
+
+
+def web_port_number(port: int | str) -> int:
+    if isinstance(port, int):
+        return port
+    (number,) = [p["containerPort"] for p in web_container()["ports"] if p["name"] == port]
+    return int(number)
+
+
+@pytest.mark.timeout(10)
+def test_web_runs_wirewatch_web_beyond_loopback_with_a_token_from_a_secret() -> None:
+    command = [*web_container().get("command", []), *web_container().get("args", [])]
+    assert command[:2] == ["wirewatch", "web"]
+    host = command[command.index("--host") + 1] if "--host" in command else "127.0.0.1"
+    assert host == "0.0.0.0"  # reachable through the Service: so a token is required
+    refs = {
+        e["name"]: e["valueFrom"]["secretKeyRef"]
+        for e in web_container()["env"]
+        if "valueFrom" in e
+    }
+    for name in ("WIREWATCH_WEB_TOKEN", "WIREWATCH_REDIS_URL"):
+        secret = one("Secret", refs[name]["name"])
+        assert refs[name]["key"] in {**secret.get("data", {}), **secret.get("stringData", {})}
+    names = {e["name"] for e in web_container()["env"]}
+    assert not names - setting_env_names(), sorted(names - setting_env_names())
+    settings_from(web_env())
+
+
+@pytest.mark.timeout(10)
+def test_web_probes_hit_healthz_on_the_console_port() -> None:
+    port = int(web_env()["WIREWATCH_WEB_PORT"])
+    for probe in ("readinessProbe", "livenessProbe"):
+        http = web_container()[probe]["httpGet"]
+        assert http["path"] == "/healthz", probe
+        assert web_port_number(http["port"]) == port, probe
+
+
+@pytest.mark.timeout(10)
+def test_web_service_targets_the_console_pods() -> None:
+    service = one("Service", "wirewatch-web")
+    deployment = one("Deployment", "wirewatch-web")
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= labels.items()
+    assert (
+        not service["spec"]["selector"].items()
+        <= workload()["spec"]["template"]["metadata"]["labels"].items()
+    )
+    ports = {web_port_number(p["targetPort"]) for p in service["spec"]["ports"]}
+    assert ports == {int(web_env()["WIREWATCH_WEB_PORT"])}
+
+
+@pytest.mark.timeout(10)
+def test_web_reads_the_same_rules_and_feeds_as_the_workers() -> None:
+    spec = one("Deployment", "wirewatch-web")["spec"]["template"]["spec"]
+    volumes = {v["name"]: v.get("configMap", {}).get("name") for v in spec["volumes"]}
+    mounts = {m["mountPath"]: m for m in web_container()["volumeMounts"]}
+    rules_mount = mounts[web_env()["WIREWATCH_RULES_DIR"]]
+    assert rules_mount["readOnly"] and volumes[rules_mount["name"]] == "wirewatch-rules"
+    feeds_mount = mounts[str(PurePosixPath(web_env()["WIREWATCH_FEEDS_FILE"]).parent)]
+    assert volumes[feeds_mount["name"]] == "wirewatch-feeds"
+    assert web_env()["WIREWATCH_RULES_DIR"] == plain_env()["WIREWATCH_RULES_DIR"]
+    assert web_env()["WIREWATCH_FEEDS_FILE"] == plain_env()["WIREWATCH_FEEDS_FILE"]
+    context = web_container()["securityContext"]
+    assert (
+        context["readOnlyRootFilesystem"] is True and context["allowPrivilegeEscalation"] is False
+    )
+    assert spec["securityContext"]["runAsNonRoot"] is True

@@ -23,6 +23,7 @@ from tests.deploy.helpers import (
 )
 
 UNIT = DEPLOY / "wirewatch.service"
+WEB_UNIT = DEPLOY / "wirewatch-web.service"
 ENV_EXAMPLE = DEPLOY / "wirewatch.env.example"
 INSTALLED_EXEC = "/opt/wirewatch/venv/bin/wirewatch"
 
@@ -45,13 +46,13 @@ def parse_unit(text: str) -> dict[str, dict[str, list[str]]]:
     return sections
 
 
-def service() -> dict[str, list[str]]:
-    return parse_unit(UNIT.read_text(encoding="utf-8"))["Service"]
+def service(unit: Path = UNIT) -> dict[str, list[str]]:
+    return parse_unit(unit.read_text(encoding="utf-8"))["Service"]
 
 
-def unit_environment() -> dict[str, str]:
+def unit_environment(unit: Path = UNIT) -> dict[str, str]:
     env: dict[str, str] = {}
-    for value in service().get("Environment", []):
+    for value in service(unit).get("Environment", []):
         for assignment in value.split():
             name, _, setting = assignment.strip('"').partition("=")
             env[name] = setting
@@ -66,8 +67,8 @@ def seconds(value: str) -> float:
     return sum(float(n) * units[u] for n, u in parts)
 
 
-def single(key: str) -> str:
-    values = service()[key]
+def single(key: str, unit: Path = UNIT) -> str:
+    values = service(unit)[key]
     assert len(values) == 1, f"{key} is set {len(values)} times"
     return values[0]
 
@@ -156,11 +157,12 @@ def wirewatch_executable() -> Path:
     shutil.which("systemd-analyze") is None,
     reason="systemd-analyze is not installed; the unit is still checked by the parser tests",
 )
-def test_systemd_analyze_verify(tmp_path: Path) -> None:
+@pytest.mark.parametrize("unit", [UNIT, WEB_UNIT], ids=lambda p: p.name)
+def test_systemd_analyze_verify(tmp_path: Path, unit: Path) -> None:
     # verify checks that ExecStart exists: point it at this checkout's console script.
-    text = UNIT.read_text(encoding="utf-8")
+    text = unit.read_text(encoding="utf-8")
     assert INSTALLED_EXEC in text
-    copy = tmp_path / UNIT.name
+    copy = tmp_path / unit.name
     copy.write_text(text.replace(INSTALLED_EXEC, str(wirewatch_executable())), encoding="utf-8")
     result = subprocess.run(
         ["systemd-analyze", "verify", str(copy)],
@@ -171,6 +173,35 @@ def test_systemd_analyze_verify(tmp_path: Path) -> None:
     )
     # Unknown keys and bad values are only warnings (exit 0): any line about the unit fails.
     complaints = [
-        line for line in (result.stdout + result.stderr).splitlines() if UNIT.name in line
+        line for line in (result.stdout + result.stderr).splitlines() if unit.name in line
     ]
     assert result.returncode == 0 and not complaints, result.stdout + result.stderr
+
+
+# -- the web console's unit -----------------------------------------------------------------
+
+
+@pytest.mark.timeout(10)
+def test_web_unit_runs_wirewatch_web_on_loopback_as_the_service_user() -> None:
+    sections = parse_unit(WEB_UNIT.read_text(encoding="utf-8"))
+    assert sections["Install"]["WantedBy"] == ["multi-user.target"]
+    assert single("ExecStart", WEB_UNIT).split() == [INSTALLED_EXEC, "web"]
+    assert single("User", WEB_UNIT) == single("User")
+    assert single("Restart", WEB_UNIT) == "on-failure"
+    env = unit_environment(WEB_UNIT)
+    unknown = {n for n in env if n.startswith("WIREWATCH_")} - setting_env_names()
+    assert not unknown, f"not settings of ingest/settings.py: {sorted(unknown)}"
+    settings = settings_from(env)
+    assert settings.web_host == "127.0.0.1"  # beyond loopback only with a token, set locally
+    assert env["WIREWATCH_RULES_DIR"] == unit_environment()["WIREWATCH_RULES_DIR"]
+    assert env["WIREWATCH_FEEDS_FILE"] == unit_environment()["WIREWATCH_FEEDS_FILE"]
+    assert single("EnvironmentFile", WEB_UNIT) == single("EnvironmentFile")
+
+
+@pytest.mark.timeout(10)
+def test_web_unit_is_hardened_and_writes_nothing() -> None:
+    svc = service(WEB_UNIT)
+    for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "PrivateTmp": "yes",
+                       "ProtectHome": "yes"}.items():  # fmt: skip
+        assert svc[key] == [value], key
+    assert "ReadWritePaths" not in svc and "StateDirectory" not in svc

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from ingest.errors import FetchError, HttpStatusError, ParseError
 from ingest.fetch.schedule import (
+    RECENT_POLLS_MAX,
     PollOutcome,
     SourceState,
     backoff_s,
@@ -254,3 +255,30 @@ def test_spool_files_that_failed_to_parse_count_as_processed(make_settings) -> N
     after = next_state(SourceState(), failure, NOW, spool, make_settings(), MidRandom())
     assert after.error_count == 1 and after.last_error == "ParseError: binary data"
     assert after.spool_seen == (("junk.bin", 1, 9),)
+
+
+def test_recent_polls_are_kept_bounded_oldest_first(make_settings) -> None:
+    settings, rng = make_settings(), random.Random(1)
+    state = SourceState()
+    outcomes = [
+        PollOutcome.success(result(), 1),
+        PollOutcome.success(result(not_modified=True), 0),
+        PollOutcome.failure(FetchError("refused")),
+    ] * 20
+    for i, outcome in enumerate(outcomes):
+        state = next_state(state, outcome, NOW + timedelta(seconds=i), SOURCE, settings, rng)
+    assert len(state.recent_polls) == RECENT_POLLS_MAX
+    kinds = [kind for _, kind in state.recent_polls]
+    expected = ["ok", "not_modified", "error"] * 20
+    assert kinds == expected[-RECENT_POLLS_MAX:]
+    times = [t for t, _ in state.recent_polls]
+    assert times == sorted(times) and times[-1] == int((NOW + timedelta(seconds=59)).timestamp())
+
+
+def test_a_state_stored_before_recent_polls_still_loads() -> None:
+    old = SourceState(items_seen=3).to_json()
+    del old["recent_polls"]
+    loaded = SourceState.from_json(old)
+    assert loaded.items_seen == 3 and loaded.recent_polls == ()
+    marked = SourceState(recent_polls=((1_700_000_000, "ok"), (1_700_000_060, "error")))
+    assert SourceState.from_json(marked.to_json()) == marked

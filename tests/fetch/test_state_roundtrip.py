@@ -28,6 +28,10 @@ texts = st.none() | st.text(max_size=40)
         st.tuples(st.text(min_size=1, max_size=20), st.integers(0, 10**9), st.integers(0, 2**62)),
         max_size=5,
     ).map(tuple),
+    recent_polls=st.lists(
+        st.tuples(st.integers(0, 2**40), st.sampled_from(["ok", "not_modified", "error"])),
+        max_size=5,
+    ).map(tuple),
     times=st.fixed_dictionaries(
         {f.name: moments for f in dataclasses.fields(SourceState) if "datetime" in str(f.type)}
     ),
@@ -39,6 +43,7 @@ def test_state_json_roundtrip(
     items_seen: int,
     interval_s: float | None,
     spool_seen: tuple[tuple[str, int, int], ...],
+    recent_polls: tuple[tuple[int, str], ...],
     times: dict[str, datetime | None],
 ) -> None:
     state = SourceState(
@@ -48,6 +53,7 @@ def test_state_json_roundtrip(
         items_seen=items_seen,
         interval_s=interval_s,
         spool_seen=spool_seen,
+        recent_polls=recent_polls,
         **times,
     )
     assert SourceState.from_json(state.to_json()) == state

@@ -112,3 +112,34 @@ def test_missing_folder_is_an_error(tmp_path: Path) -> None:
     ruleset = load_rules_dir(tmp_path / "nope")
     assert ruleset.rules == ()
     assert [e.message for e in ruleset.errors] == ["rules folder not found"]
+
+
+CASE_RULES = """rules:
+  - id: truce
+    channel: alerts:truce
+    all: [Ceasefire]
+    any:
+      - Talks
+      - agreement
+  - id: names
+    channel: alerts:names
+    any: [NATO, Apple, Turkey, Theresa May, US, iPhone, May, Who, Zelenskiy, Unesco]
+  - id: phrase
+    channel: alerts:phrase
+    any: [rate]
+    none:
+      - Interest Rate
+"""
+
+
+@pytest.mark.timeout(60)
+def test_check_warns_once_per_rule_about_a_capitalised_common_word(tmp_path: Path) -> None:
+    path = _write(tmp_path, "c.yaml", CASE_RULES)
+    errors, warnings = check_rules_dir(tmp_path)
+    assert errors == []
+    assert [w.split(": term ")[0] for w in warnings] == [
+        f"{path}:4: rule 'truce'",  # `Talks` too, but one warning per rule
+        f"{path}:15: rule 'phrase'",
+    ]
+    assert "write 'ceasefire' if case should not matter" in warnings[0]
+    assert "'interest rate' is a common word" in warnings[1]

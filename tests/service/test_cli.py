@@ -141,3 +141,18 @@ def test_blank_model_refuses_only_any_rules(
     assert "ORG: any needs a statistical NER model" in captured.err
     record = json.loads(captured.out)
     assert [m["rule_id"] for m in record["matches"]] == ["ceasefire-leader"]
+
+
+def test_run_once_right_after_files_land_reads_them_and_names_what_it_left(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inbox = env / "inbox"
+    inbox.mkdir()
+    (env / "feeds.yaml").write_text(f"feeds:\n  - url: {inbox}\n", encoding="utf-8")
+    (inbox / "seed.txt").write_bytes(SEED.read_bytes())  # just landed: mtime now
+    (inbox / "next.txt.part").write_bytes(SEED.read_bytes()[:200])  # still being written
+    assert main(["run", "--once"]) == 0
+    err = capsys.readouterr().err
+    assert "1 new articles" in err
+    left = [line for line in err.splitlines() if "left for later" in line]
+    assert len(left) == 1 and "next.txt.part" in left[0], err

@@ -43,6 +43,10 @@ def test_redis_away_for_30s_loses_and_doubles_nothing(
         private_redis.start()
         assert_each_alerted_once(private_redis, channel, 6, workers, timeout_s=60)
     assert not list((tmp_path / "outbox").glob("*.json"))
+    # The outage is told in a handful of lines, not one per alert, poll or feed state.
+    warnings = [line for line in workers.logs().splitlines() if " WARNING " in line]
+    assert len(warnings) <= 3, "\n".join(warnings)
+    assert workers.logs().count("is back after") == 1, workers.logs()
 
 
 @pytest.mark.timeout(240)

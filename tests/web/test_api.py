@@ -1,0 +1,194 @@
+"""The JSON API over real HTTP: alerts by position and time, rules with their counts and
+errors, feeds with their polls, /try, the body cap, and the token."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ingest.fetch.feedstate import FeedStateStore
+from ingest.fetch.schedule import SourceState
+from ingest.settings import Settings
+from tests.service.conftest import free_port
+from tests.web.conftest import Publisher, WebServer, web_env
+
+pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(90)]
+
+RULES = """rules:
+  - id: truce
+    channel: {channel}
+    all: [ceasefire]
+  - id: rates
+    channel: {channel}
+    all: [rate]
+    any: [cut, hike]
+"""
+
+
+def test_alerts_oldest_first_from_a_position_or_a_time(
+    start_web, publisher: Publisher, key_prefix: str
+) -> None:
+    a, b = f"{key_prefix}alerts:a", f"{key_prefix}alerts:b"
+    ids = [publisher.alert(a, 0), publisher.alert(b, 1), publisher.alert(a, 2)]
+    server = start_web()
+    every = httpx.get(f"{server.url}/api/alerts", params={"channel": [a, b]}).json()["alerts"]
+    assert [x["id"] for x in every] == ids
+    assert [x["channel"] for x in every] == [a, b, a]
+    assert every[1]["alert"]["article"]["title"] == "Story 1"
+    after = httpx.get(f"{server.url}/api/alerts", params={"channel": [a, b], "since": ids[0]})
+    assert [x["id"] for x in after.json()["alerts"]] == ids[1:]
+    newest = httpx.get(f"{server.url}/api/alerts", params={"channel": [a, b], "limit": 2})
+    assert [x["id"] for x in newest.json()["alerts"]] == ids[1:]
+    first_ms = int(ids[0].split("-")[0])
+    for since in (str(first_ms / 1000), datetime.fromtimestamp(first_ms / 1000, UTC).isoformat()):
+        timed = httpx.get(f"{server.url}/api/alerts", params={"channel": a, "since": since})
+        assert [x["id"] for x in timed.json()["alerts"]] == [ids[0], ids[2]], since
+    for bad in ({"since": "yesterday-ish"}, {"limit": "0"}, {"limit": "many"}):
+        answer = httpx.get(f"{server.url}/api/alerts", params={"channel": a, **bad})
+        assert answer.status_code == 400 and answer.json()["error"], bad
+
+
+def test_rules_with_counts_last_alert_and_errors(
+    start_web, publisher: Publisher, key_prefix: str, console_files: tuple[Path, Path]
+) -> None:
+    rules_dir, _ = console_files
+    channel = f"{key_prefix}alerts:rules"
+    (rules_dir / "watch.yaml").write_text(RULES.format(channel=channel), encoding="utf-8")
+    (rules_dir / "broken.yaml").write_text("rules:\n  - id: x\n    channel: c\n    all: []\n")
+    server = start_web()
+    for n in range(3):
+        publisher.alert(channel, n, rule_id="truce")
+    answer = httpx.get(f"{server.url}/api/rules").json()
+    by_id = {r["id"]: r for r in answer["rules"]}
+    assert set(by_id) == {"truce", "rates"}
+    assert by_id["truce"]["alerts_24h"] == 3
+    assert (
+        by_id["truce"]["alerts_per_hour"][-1] == 3 and len(by_id["truce"]["alerts_per_hour"]) == 24
+    )
+    assert by_id["rates"]["alerts_24h"] == 0 and by_id["rates"]["last_alert_at"] is None
+    last = datetime.fromisoformat(by_id["truce"]["last_alert_at"].replace("Z", "+00:00"))
+    assert abs(last - datetime.now(UTC)) < timedelta(minutes=5)
+    assert by_id["truce"]["file"] == str(rules_dir / "watch.yaml") and by_id["truce"]["line"] == 2
+    assert answer["errors"] and all(
+        e.startswith(f"{rules_dir / 'broken.yaml'}:") for e in answer["errors"]
+    )
+
+
+def test_feeds_with_state_and_recent_polls(
+    start_web, make_settings, console_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    _, feeds = console_files
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    feeds.write_text(f"feeds:\n  - url: {inbox}\n    name: Inbox\n  - url: 42\n", encoding="utf-8")
+    settings: Settings = make_settings()
+    now = datetime.now(UTC).replace(microsecond=0)
+    polls = ((int(now.timestamp()) - 60, "ok"), (int(now.timestamp()), "error"))
+    state = SourceState(last_success_at=now, items_seen=7, last_error="HttpStatusError: 500",
+                        last_error_at=now, recent_polls=polls)  # fmt: skip
+    asyncio.run(_put_state(settings, str(inbox), state))
+    server = start_web()
+    answer = httpx.get(f"{server.url}/api/feeds").json()
+    (feed,) = answer["feeds"]
+    assert feed["name"] == "Inbox" and feed["kind"] == "spool" and feed["items_seen"] == 7
+    assert feed["last_error"] == "HttpStatusError: 500"
+    assert [p["outcome"] for p in feed["recent_polls"]] == ["ok", "error"]
+    assert len(answer["errors"]) == 1 and ":4:" in answer["errors"][0]
+
+
+async def _put_state(settings: Settings, key: str, state: SourceState) -> None:
+    from ingest.delivery.store import Store
+
+    store = Store.from_settings(settings)
+    try:
+        await FeedStateStore(store.client, settings.key_prefix).put(key, state)
+    finally:
+        await store.close()
+
+
+def test_try_matches_and_explains_a_near_miss(
+    start_web, key_prefix: str, console_files: tuple[Path, Path]
+) -> None:
+    rules_dir, _ = console_files
+    channel = f"{key_prefix}alerts:try"
+    (rules_dir / "watch.yaml").write_text(RULES.format(channel=channel), encoding="utf-8")
+    server = start_web()
+    body = {
+        "title": "Talks resume",
+        "text": "KYIV, March 18 (Reuters) - A ceasefire held.",
+        "rule": "rates",
+    }
+    answer = httpx.post(f"{server.url}/api/try", json=body, timeout=30).json()
+    assert [m["rule_id"] for m in answer["matches"]] == ["truce"]
+    assert answer["matches"][0]["matched"]["terms"] == ["ceasefire"]
+    assert answer["matches"][0]["channel"] == channel
+    assert answer["article"]["dateline"]["place"] == "KYIV"
+    assert answer["near_miss"]["rule_id"] == "rates"
+    assert "term 'rate' not found" in answer["near_miss"]["missing"]
+    for bad in ({"title": 3}, [1, 2], {"title": " ", "text": ""}):
+        assert httpx.post(f"{server.url}/api/try", json=bad).status_code == 400, bad
+
+
+def test_bodies_over_the_cap_are_refused(start_web) -> None:
+    server = start_web(WIREWATCH_WEB_MAX_BODY_BYTES="1000", WIREWATCH_WEB_TRY_MAX_CHARS="500")
+    big = {"title": "t", "text": "ceasefire " * 200}
+    assert httpx.post(f"{server.url}/api/try", json=big).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the cap applies while reading
+        yield b'{"title": "t", "text": "'
+        for _ in range(50):
+            yield b"x" * 100
+        yield b'"}'
+
+    chunked = httpx.post(f"{server.url}/api/try", content=chunks())
+    assert chunked.status_code == 413
+    over_chars = {"title": "t", "text": "word " * 120}  # under 1000 bytes, over 500 characters
+    assert httpx.post(f"{server.url}/api/try", json=over_chars).status_code == 413
+
+
+def test_with_a_token_every_path_but_healthz_needs_it(start_web) -> None:
+    token = "s3cret-token-for-tests"
+    server = start_web(WIREWATCH_WEB_TOKEN=token)
+    assert httpx.get(f"{server.url}/healthz").status_code == 200
+    for path in ("/api/alerts", "/api/rules", "/api/feeds", "/api/events"):
+        answer = httpx.get(f"{server.url}{path}")
+        assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer", path
+        wrong = httpx.get(f"{server.url}{path}", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401, path
+    assert httpx.post(f"{server.url}/api/try", json={"title": "x"}).status_code == 401
+    ok = httpx.get(f"{server.url}/api/rules", headers={"Authorization": f"Bearer {token}"})
+    assert ok.status_code == 200
+    for path in ("/", "/feeds", "/rules", "/try"):
+        page = httpx.get(f"{server.url}{path}?x=1")
+        assert page.status_code == 303 and page.headers["location"].startswith("/signin?next="), (
+            path
+        )
+    signed = httpx.post(f"{server.url}/signin", data={"token": token, "next": "/rules"})
+    assert signed.status_code == 303 and signed.headers["location"] == "/rules"
+    cookie = signed.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie and token not in cookie
+    elsewhere = httpx.post(f"{server.url}/signin", data={"token": token, "next": "//evil.example/"})
+    assert elsewhere.headers["location"] == "/"
+    assert httpx.post(f"{server.url}/signin", data={"token": "guess"}).status_code == 401
+
+
+def test_healthz_and_pages_say_when_redis_is_away(
+    tmp_path: Path, console_files: tuple[Path, Path]
+) -> None:
+    rules, feeds = console_files
+    env = web_env(f"redis://127.0.0.1:{free_port()}/0", "x:", rules, feeds)
+    server = WebServer(env, tmp_path / "web.log").start(healthy=False)
+    try:
+        health = httpx.get(f"{server.url}/healthz", timeout=15)
+        assert health.status_code == 503 and "Redis" in health.text
+        page = httpx.get(f"{server.url}/?channel=x", timeout=15)
+        assert page.status_code == 503 and "Redis" in page.text
+        api = httpx.get(f"{server.url}/api/alerts?channel=x", timeout=15)
+        assert api.status_code == 503 and "Redis" in api.json()["error"]
+    finally:
+        server.stop()
