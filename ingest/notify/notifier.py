@@ -52,6 +52,11 @@ class Notifier:
             await self._wait_for_redis(store)
             if self.stopping.is_set():
                 return
+            if self.settings.notify_lock_ttl_s <= self.settings.notify_send_timeout_s:
+                log.warning("WIREWATCH_NOTIFY_LOCK_TTL_S (%g) is not above "
+                            "WIREWATCH_NOTIFY_SEND_TIMEOUT_S (%g): a slow send may be doubled",
+                            self.settings.notify_lock_ttl_s,
+                            self.settings.notify_send_timeout_s)  # fmt: skip
             if self.settings.notify_metrics_port:
                 self.metrics.serve(self.settings.notify_metrics_port)
             await self._apply(config.destinations)
