@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
 import os
 import re
@@ -208,16 +209,22 @@ def parse_age_s(text: str) -> float:
 
 
 def cmd_rules_test(settings: Settings, args: argparse.Namespace) -> int:
-    from ingest.service.trial import load_articles, recent_articles, run_trial
+    from ingest.service.trial import read_articles, recent_articles, run_trial
 
     if not args.paths and not args.since:
         print("error: give article files, or --since AGE", file=sys.stderr)
         return EXIT_USAGE
-    articles, problems = load_articles(args.paths, settings)
+    problems: list[str] = []
+
+    def problem(message: str) -> None:
+        problems.append(message)
+        print(f"error: {message}", file=sys.stderr)
+
+    # Files are read as the matching goes, so a big file's articles are never all held at once.
+    articles = read_articles(args.paths, settings, problem)
     if args.since:
-        articles += asyncio.run(recent_articles(settings, parse_age_s(args.since)))
-    for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
+        recent = asyncio.run(recent_articles(settings, parse_age_s(args.since)))
+        articles = itertools.chain(articles, recent)
     rules_dir = args.rules_dir or settings.rules_dir
     for line in run_trial(settings, rules_dir, articles, as_json=args.json, rule_id=args.rule):
         print(line, flush=True)

@@ -46,6 +46,7 @@ HEAVY = {  # library -> the one unit allowed to import it
     "uvicorn": "web",
     "jinja2": "web",
     "markupsafe": "web",
+    "numpy": "normalize",
 }
 
 

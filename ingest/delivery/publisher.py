@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Literal, Protocol
 
 from ingest.delivery.outbox import Outbox
@@ -36,14 +37,21 @@ class Publisher:
 
     async def publish(self, alert: Alert, story_id: str) -> Delivery:
         """Publish now, or keep in the outbox."""
+        return (await self.publish_many([(alert, story_id)]))[0]
+
+    async def publish_many(self, alerts: Sequence[tuple[Alert, str]]) -> list[Delivery]:
+        """Publish (alert, story id) pairs in one round trip, or keep them all in the outbox."""
         try:
-            stream_id = await self.store.publish_alert(alert, story_id)
+            stream_ids = await self.store.publish_many(alerts)
         except StoreError as exc:
             # The outage is reported once by the service, not once per alert.
-            log.debug("Redis away (%s): alert %s kept in the outbox", exc, alert.alert_id)
-            kept = self.outbox.put(alert.alert_id, story_id, alert.dumps())
+            log.debug("Redis away (%s): %d alerts kept in the outbox", exc, len(alerts))
+            kept = [self.outbox.put(a.alert_id, story, a.dumps()) for a, story in alerts]
             self.metrics.outbox_depth_is(self.outbox.depth())
-            return "queued" if kept else "dropped"
+            return ["queued" if ok else "dropped" for ok in kept]
+        return [self._published(a, s) for (a, _), s in zip(alerts, stream_ids, strict=True)]
+
+    def _published(self, alert: Alert, stream_id: str | None) -> Delivery:
         if not stream_id:
             return "repeat"
         self.metrics.alert_published(alert.match.rule_id)

@@ -212,22 +212,47 @@ class Store:
     async def publish_payload(
         self, rule_id: str, channel: str, alert_id: str, story_id: str, payload: str
     ) -> str | None:
-        result = await self.guard(
-            self._publish_once(
-                keys=[self.claim_key(rule_id, story_id), channel, self._last_alert_key],
-                args=[
-                    alert_id,
-                    self.settings.alert_claim_ttl_s,
-                    self.settings.stream_maxlen,
-                    payload,
-                    channel,
-                    self.prefix,
-                    rule_id,
-                    RULE_STATS_TTL_S,
-                ],
-            )
-        )
+        result = await self.guard(self._publish(rule_id, channel, alert_id, story_id, payload))
         return str(result) if result else None
+
+    async def publish_many(self, alerts: Sequence[tuple[Alert, str]]) -> list[str | None]:
+        """`publish_alert` for many (alert, story id) pairs in one round trip; each is still
+        its own atomic script call. A failure raises StoreError for the whole batch (the
+        claims make a retry of the ones that did go through harmless)."""
+        if not alerts:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for alert, story_id in alerts:
+                match = alert.match
+                await self._publish(
+                    match.rule_id, match.channel, alert.alert_id, story_id, alert.dumps(), pipe
+                )
+            results = await self.guard(pipe.execute())
+        return [str(result) if result else None for result in results]
+
+    def _publish(
+        self,
+        rule_id: str,
+        channel: str,
+        alert_id: str,
+        story_id: str,
+        payload: str,
+        client: Any = None,
+    ) -> Any:
+        return self._publish_once(
+            keys=[self.claim_key(rule_id, story_id), channel, self._last_alert_key],
+            args=[
+                alert_id,
+                self.settings.alert_claim_ttl_s,
+                self.settings.stream_maxlen,
+                payload,
+                channel,
+                self.prefix,
+                rule_id,
+                RULE_STATS_TTL_S,
+            ],
+            client=client,
+        )
 
     @property
     def _last_alert_key(self) -> str:

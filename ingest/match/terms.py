@@ -60,10 +60,24 @@ class Folded:
         return self.offsets[start], self.offsets[end - 1] + 1
 
 
+# The characters folding can change: every non-ASCII one, and of ASCII the capitals, the
+# whitespace made plain and the backtick. All others fold to themselves.
+_CHANGEABLE = re.compile("[^\x00-\x7f]|[A-Z\t\n\r\x0b\x0c`]")
+_NON_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def _fold_match(found: re.Match[str]) -> str:
+    return _fold_char(found.group())
+
+
 def fold(text: str) -> Folded:
     """Fold text for matching, keeping a map back to the original for snippets."""
     if text.isascii():
         return Folded(text.translate(_PLAIN).lower(), None, len(text))
+    if all(len(_fold_char(c)) == 1 for c in set(_NON_ASCII.findall(text))):
+        # One character for one everywhere: positions are unchanged, and only the characters
+        # that change are visited (a Python call for each character costs more than the rest).
+        return Folded(_CHANGEABLE.sub(_fold_match, text), None, len(text))
     parts: list[str] = []
     offsets: list[int] = []
     for index, char in enumerate(text):

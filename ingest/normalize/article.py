@@ -32,7 +32,7 @@ def normalize(entry: RawEntry) -> Article:
     dateline, body = _dateline_and_body(full_body, entry.published)
     body = clean_text(body)
     url = canonical_url(entry.link or entry.source_url)
-    folded = fold_for_dedup(f"{title}\n{body}")
+    folded = _folded(title, body)
     near_hash, check_hash = simhash_pair(body)
     return Article(
         id=_article_id(entry, folded),
@@ -49,6 +49,12 @@ def normalize(entry: RawEntry) -> Article:
         simhash_check=check_hash,
         guid=entry.guid,
     )
+
+
+def _folded(title: str, body: str) -> str:
+    """`fold_for_dedup(f"{title}\\n{body}")`, built from the body's own fold, which SimHash
+    shingles again: folding is per character and joins at whitespace, so the parts join."""
+    return " ".join(part for part in (fold_for_dedup(title), fold_for_dedup(body)) if part)
 
 
 def _visible_text(text: str, is_html: bool) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+import numpy as np
+
 from ingest.normalize.textnorm import fold_for_dedup
 
 HASH_BITS = 64
@@ -57,22 +59,32 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> list[str]:
     return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
 
 
-def _feature_hash(shingle: str, key: bytes = b"") -> int:
+def _feature_hashes(found: list[str], *keys: bytes) -> list[bytes]:
+    """Per key, each shingle's 64-bit feature hash (8 big-endian bytes apiece) in shingle order."""
     # blake2b, not hash(): the value must be the same in every process and on every machine.
-    digest = hashlib.blake2b(shingle.encode("utf-8"), digest_size=8, key=key).digest()
-    return int.from_bytes(digest, "big")
+    # One keyed state per key, copied for each shingle (cheaper than keying a new one), and all
+    # keys in one loop over the shingles.
+    states = [hashlib.blake2b(digest_size=8, key=key) for key in keys]
+    digests: list[list[bytes]] = [[] for _ in keys]
+    for shingle in found:
+        encoded = shingle.encode("utf-8")
+        for state, out in zip(states, digests, strict=True):
+            copy = state.copy()
+            copy.update(encoded)
+            out.append(copy.digest())
+    return [b"".join(out) for out in digests]
 
 
 def simhash(text: str) -> int:
     """64-bit SimHash of `text`; 0 for a text without words."""
-    return _combine([_feature_hash(s) for s in shingles(text)])
+    (primary,) = _feature_hashes(shingles(text), b"")
+    return _combine(primary)
 
 
 def simhash_pair(text: str) -> tuple[int, int]:
     """The SimHash of `text` and its independent check hash (see CHECK_BITS), shingled once."""
-    found = shingles(text)
-    primary = _combine([_feature_hash(s) for s in found])
-    return primary, _combine([_feature_hash(s, _CHECK_KEY) for s in found])
+    primary, check = _feature_hashes(shingles(text), b"", _CHECK_KEY)
+    return _combine(primary), _combine(check)
 
 
 def is_near(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -80,16 +92,16 @@ def is_near(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return hamming(a[0], b[0]) <= NEAR_DUPLICATE_BITS and hamming(a[1], b[1]) <= CHECK_BITS
 
 
-def _combine(hashes: list[int]) -> int:
-    if not hashes:
+def _combine(digests: bytes) -> int:
+    """Bit i of the SimHash is set when most shingles' hashes set it."""
+    count = len(digests) // 8
+    if not count:
         return 0
-    half = len(hashes) / 2
-    value = 0
-    for bit in range(HASH_BITS):
-        # A bit is set when most shingles set it.
-        if sum((h >> bit) & 1 for h in hashes) > half:
-            value |= 1 << bit
-    return value
+    # One row of 64 bits per shingle, most significant bit first (the digests are big-endian),
+    # so the per-bit counts of all shingles are one column sum instead of a loop over 64 bits.
+    bits = np.unpackbits(np.frombuffer(digests, dtype=np.uint8).reshape(count, 8), axis=1)
+    majority = bits.sum(axis=0, dtype=np.int64) * 2 > count
+    return int.from_bytes(np.packbits(majority).tobytes(), "big")
 
 
 def hamming(a: int, b: int) -> int:

@@ -6,6 +6,7 @@ Everything here is a pure function of a string. Curly quotes and dashes survive 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -25,25 +26,26 @@ _BLOCK_TAGS = frozenset({
 # fmt: off
 _DROPPED_TAGS = frozenset({
     "script", "style", "noscript", "template", "svg", "math", "iframe", "object", "title",
-    "figcaption",
+    "figcaption", "applet", "embed", "frameset", "noframes", "noembed",
 })
 # fmt: on
 
-_SPACE_RUN = re.compile(r"[^\S\n]+")
-_HTML_SPACE_RUN = re.compile(r"\s+")
 # Zero-width and invisible characters that only break matching. ZWJ/ZWNJ stay: they are
 # spelling in Persian, Indic scripts and emoji.
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff\u180e"))
-_LINE_BREAKS = {ord("\r"): "\n", 0x2028: "\n", 0x2029: "\n", 0x0B: "\n", 0x0C: "\n", 0x85: "\n"}
+_LINE_BREAK = re.compile("[\r\x0b\x0c\x85\u2028\u2029]")
+# Control characters (category Cc, a set Unicode never changes: U+0000-001F, U+007F-009F) but
+# tab and newline, and the invisible characters: deleted by one regex pass, in C.
+_UNSEEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(map(chr, _INVISIBLE)) + "]")
 
-# Folding for dedup only: every quote to ' or ", every dash to -.
-_FOLD_PUNCT = str.maketrans(
-    {
-        **dict.fromkeys("‘’‚‛′`´", "'"),
-        **dict.fromkeys("“”„‟″«»", '"'),
-        **dict.fromkeys("‐‑‒–—―−", "-"),
-    }
-)
+# Folding for dedup only: every quote to ' or ", every dash to -. Replaced through a regex:
+# they are few in a text, and `str.translate` would look up every character.
+_FOLD_PUNCT = {
+    **dict.fromkeys("‘’‚‛′`´", "'"),
+    **dict.fromkeys("“”„‟″«»", '"'),
+    **dict.fromkeys("‐‑‒–—―−", "-"),
+}
+_FOLD_PUNCT_RE = re.compile("[" + re.escape("".join(_FOLD_PUNCT)) + "]")
 
 # Whole short lines that are page furniture, not reporting. Each is anchored at the start and
 # the line must be short, so a sentence that merely mentions a newsletter is never dropped.
@@ -105,7 +107,7 @@ class _TextExtractor(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._dropped_depth:
             return
-        self.parts.append(data if self._pre_depth else _HTML_SPACE_RUN.sub(" ", data))
+        self.parts.append(data if self._pre_depth else _collapse_spaces(data))
 
     def _open(self, tag: str) -> None:
         if tag in _DROPPED_TAGS:
@@ -114,6 +116,15 @@ class _TextExtractor(HTMLParser):
             self._pre_depth += 1
         if tag in _BLOCK_TAGS:
             self.parts.append("\n")
+
+
+def _collapse_spaces(data: str) -> str:
+    """Each run of whitespace as one space, also at either end (HTML text between tags)."""
+    words = " ".join(data.split())
+    if not words:
+        return " " if data else ""
+    lead = " " if data[0].isspace() else ""
+    return f"{lead}{words} " if data[-1].isspace() else f"{lead}{words}"
 
 
 def html_to_text(html: str) -> str:
@@ -130,12 +141,11 @@ def html_to_text(html: str) -> str:
 
 def clean_text(text: str) -> str:
     """NFC, one space between words, no blank lines, no invisible characters; quotes kept."""
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").translate(_LINE_BREAKS))
-    text = text.translate(_INVISIBLE)
-    text = "".join(
-        ch for ch in text if ch == "\n" or unicodedata.category(ch) != "Cc" or ch == "\t"
-    )
-    lines = (_SPACE_RUN.sub(" ", line).strip() for line in text.split("\n"))
+    text = _LINE_BREAK.sub("\n", text.replace("\r\n", "\n"))
+    # Invisible characters go only after NFC: with them gone it could compose across them.
+    text = _UNSEEN.sub("", unicodedata.normalize("NFC", text))
+    # str.split() splits at runs of exactly the whitespace regex's \s matches, and in C.
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 
 
@@ -149,17 +159,25 @@ def drop_boilerplate(lines: Iterable[str]) -> list[str]:
     return [line for line in lines if not is_boilerplate(line)]
 
 
+# Kept for the last few texts: an article's body is folded for its fingerprint and again by
+# SimHash (`ingest.normalize.simhash.shingles`); the second call is then a lookup.
+@functools.lru_cache(maxsize=8)
 def fold_for_dedup(text: str) -> str:
     """Casefolded, accent-free, quotes and dashes flattened, one space between words."""
     # Compatibility forms first ("𝕬" -> "A"), so casefolding sees plain letters; casefolding can
     # itself produce combining marks ("İ" -> "i̇"), so marks are stripped after it too.
     folded = _strip_marks(_strip_marks(text).casefold())
-    return _HTML_SPACE_RUN.sub(" ", folded.translate(_FOLD_PUNCT)).strip()
+    folded = _FOLD_PUNCT_RE.sub(lambda found: _FOLD_PUNCT[found.group()], folded)
+    return " ".join(folded.split())
 
 
 def _strip_marks(text: str) -> str:
+    if text.isascii():  # no compatibility forms, no marks
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    # The distinct characters are few: look each up once, not once per occurrence.
+    marks = {ord(c): None for c in set(decomposed) if unicodedata.category(c) == "Mn"}
+    return decomposed.translate(marks) if marks else decomposed
 
 
 def first_sentences(text: str, max_sentences: int = 2, max_chars: int = 300) -> str:

@@ -292,8 +292,9 @@ class Pipeline:
         """Match, then publish every alert (or keep it in the outbox). Returns the ids of
         articles with an alert that could be neither published nor kept: not done yet."""
         unsettled: set[str] = set()
-        for alert, story in await self.match(articles, stories):
-            outcome = await self.publisher.publish(alert, story.story_id)
+        alerts = await self.match(articles, stories)
+        outcomes = await self.publisher.publish_many([(a, s.story_id) for a, s in alerts])
+        for (alert, _story), outcome in zip(alerts, outcomes, strict=True):
             if outcome == "queued":
                 report.queued += 1
             elif outcome == "dropped":

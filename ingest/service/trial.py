@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
-from ingest.delivery.store import Store
 from ingest.errors import ConfigError, ParseError, StoreError
 from ingest.match.explain import describe_article, describe_match, describe_near_miss
 from ingest.match.matcher import Matcher, model_problems
-from ingest.match.nlp import load_nlp
-from ingest.models import Article, Document, RawEntry, Source
+from ingest.match.nlp import Ner, load_nlp
+from ingest.models import Article, Document, Match, RawEntry, Source
 from ingest.normalize.article import normalize
 from ingest.parse.documents import parse_document
 from ingest.parse.wirestory import wire_title
 from ingest.rules.files import load_rules_dir
+from ingest.rules.model import Rule
 from ingest.settings import Settings
+
+# Articles matched at a time: a file of any size (a backlog of 20,000 entries) is normalized,
+# matched and printed in batches of this many, so only one batch of articles, their term hits
+# and NER results is ever held; NER still gets full batches of its own size from each.
+TRIAL_BATCH = 256
 
 
 def files_under(paths: Sequence[Path]) -> Iterator[Path]:
@@ -33,26 +39,33 @@ def files_under(paths: Sequence[Path]) -> Iterator[Path]:
             yield path
 
 
+def read_articles(
+    paths: Sequence[Path], settings: Settings, problem: Callable[[str], None]
+) -> Iterator[Article]:
+    """Articles from wire text files and feed files, one at a time, in file order; each file
+    that cannot be read or parsed is passed to `problem` and skipped."""
+    for path in files_under(paths):
+        for entry in _entries(path, settings, problem):
+            yield normalize(entry)
+
+
+def _entries(path: Path, settings: Settings, problem: Callable[[str], None]) -> Sequence[RawEntry]:
+    uri = path.resolve().as_uri()
+    source = Source(url=uri, name=path.name, kind="file", interval_s=settings.default_interval_s)
+    try:
+        document = Document(url=uri, body=path.read_bytes())
+        return parse_document(document, source).entries
+    except OSError as exc:
+        problem(f"{path}: cannot read: {exc.strerror or exc}")
+    except ParseError as exc:
+        problem(f"{path}: {exc}")
+    return ()
+
+
 def load_articles(paths: Sequence[Path], settings: Settings) -> tuple[list[Article], list[str]]:
     """Articles from wire text files and feed files; unreadable ones become problems."""
-    articles: list[Article] = []
     problems: list[str] = []
-    for path in files_under(paths):
-        uri = path.resolve().as_uri()
-        source = Source(
-            url=uri, name=path.name, kind="file", interval_s=settings.default_interval_s
-        )
-        try:
-            document = Document(url=uri, body=path.read_bytes())
-            entries = parse_document(document, source).entries
-        except OSError as exc:
-            problems.append(f"{path}: cannot read: {exc.strerror or exc}")
-            continue
-        except ParseError as exc:
-            problems.append(f"{path}: {exc}")
-            continue
-        articles.extend(normalize(entry) for entry in entries)
-    return articles, problems
+    return list(read_articles(paths, settings, problems.append)), problems
 
 
 PASTED = "pasted text"  # the source name of an article typed into the web console's /try
@@ -70,6 +83,9 @@ def pasted_article(title: str, text: str) -> Article:
 
 
 async def recent_articles(settings: Settings, since_s: float) -> list[Article]:
+    # Imported here: the Redis client is only needed for --since, and costs start-up time.
+    from ingest.delivery.store import Store
+
     store = Store.from_settings(settings)
     try:
         return await store.recent_articles(since_s)
@@ -82,14 +98,14 @@ async def recent_articles(settings: Settings, since_s: float) -> list[Article]:
 def run_trial(
     settings: Settings,
     rules_dir: Path,
-    articles: list[Article],
+    articles: Iterable[Article],
     *,
     as_json: bool,
     rule_id: str | None,
 ) -> Iterator[str]:
-    """Lines to print: one JSON object per article, or words."""
+    """Lines to print: one JSON object per article, or words; articles are read as needed."""
     ruleset = load_rules_dir(rules_dir)
-    ner = load_nlp(settings.spacy_model, settings.ner_batch_size)
+    ner = _model_for(ruleset.rules, settings)
     unserved = model_problems(ruleset.rules, ner)  # `LABEL: any` with a blank model
     for error in (*ruleset.errors, *unserved):
         print(f"error: {error}", file=sys.stderr)
@@ -98,17 +114,37 @@ def run_trial(
     if rule_id is not None and rule_id not in matcher:
         known = ", ".join(sorted(rule.id for rule in ruleset.rules)) or "none"
         raise ConfigError(f"--rule {rule_id!r}: no such rule in {rules_dir} (rules: {known})")
-    results = matcher.match_many(articles)
-    for article, matches in zip(articles, results, strict=True):
-        if as_json:
-            record = {"article": article.to_json(), "matches": [m.to_json() for m in matches]}
-            yield json.dumps(record, ensure_ascii=False)
-            continue
-        yield describe_article(article)
-        shown = [m for m in matches if rule_id is None or m.rule_id == rule_id]
-        for match in shown:
-            yield "  " + describe_match(match)
-        if rule_id and not shown:
-            yield "  " + describe_near_miss(matcher.explain(article, rule_id))
-        if not matches and not rule_id:
-            yield "  no rule matched"
+    for batch in _batches(articles, TRIAL_BATCH):
+        for article, matches in zip(batch, matcher.match_many(batch), strict=True):
+            yield from _lines(matcher, article, matches, as_json=as_json, rule_id=rule_id)
+
+
+def _model_for(rules: Sequence[Rule], settings: Settings) -> Ner | None:
+    # Loading spaCy and a model takes longer than matching thousands of articles by keyword:
+    # only rules with entity conditions need it.
+    if not any(rule.entities for rule in rules):
+        return None
+    return load_nlp(settings.spacy_model, settings.ner_batch_size)
+
+
+def _batches(articles: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    it = iter(articles)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def _lines(
+    matcher: Matcher, article: Article, matches: list[Match], *, as_json: bool, rule_id: str | None
+) -> Iterator[str]:
+    if as_json:
+        record = {"article": article.to_json(), "matches": [m.to_json() for m in matches]}
+        yield json.dumps(record, ensure_ascii=False)
+        return
+    yield describe_article(article)
+    shown = [m for m in matches if rule_id is None or m.rule_id == rule_id]
+    for match in shown:
+        yield "  " + describe_match(match)
+    if rule_id and not shown:
+        yield "  " + describe_near_miss(matcher.explain(article, rule_id))
+    if not matches and not rule_id:
+        yield "  no rule matched"
