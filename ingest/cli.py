@@ -1,4 +1,4 @@
-"""The `wirewatch` command line: run, subscribe, feeds, rules check, rules test, web."""
+"""The `wirewatch` command line: run, subscribe, feeds, rules check, rules test, web, notify."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from ingest.settings import Settings
 log = logging.getLogger("wirewatch")
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+ALL_DESTINATIONS = "\0all"  # `notify --test` without an ID
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     web = commands.add_parser("web", help="the web console and HTTP API")
     web.add_argument("--host", help="address to listen on (default: WIREWATCH_WEB_HOST)")
     web.add_argument("--port", type=int, help="port to listen on (default: WIREWATCH_WEB_PORT)")
+    notify = commands.add_parser("notify", help="deliver alerts to the people in notify.yaml")
+    notify.add_argument(
+        "--test", nargs="?", const=ALL_DESTINATIONS, metavar="ID",
+        help="send a test message to each destination (or ID) and print ok or the error",
+    )  # fmt: skip
     return parser
 
 
@@ -102,6 +108,8 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return cmd_feeds(settings)
     if args.command == "web":
         return cmd_web(settings, args.host or settings.web_host, args.port or settings.web_port)
+    if args.command == "notify":
+        return cmd_notify(settings, args.test)
     if args.rules_command == "check":
         return cmd_rules_check(args.dir or settings.rules_dir, settings.spacy_model == "blank")
     return cmd_rules_test(settings, args)
@@ -221,3 +229,32 @@ def cmd_rules_test(settings: Settings, args: argparse.Namespace) -> int:
     for line in run_trial(settings, rules_dir, articles, as_json=args.json, rule_id=args.rule):
         print(line, flush=True)
     return EXIT_FAILED if problems else EXIT_OK
+
+
+def cmd_notify(settings: Settings, test_id: str | None) -> int:
+    from ingest.notify.notifier import Notifier, first_load
+    from ingest.notify.probe import probe
+    from ingest.notify.secrets import Redactor, install
+
+    redact = Redactor()
+    install(redact)  # before notify.yaml is read: no line may carry a password or a token
+    try:
+        config = first_load(settings, redact)
+    except ConfigError as exc:
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
+        return EXIT_FAILED
+    if test_id is None:
+        asyncio.run(Notifier(settings, redact).run_forever(config))
+        return EXIT_OK
+    chosen = [d for d in config.destinations if test_id in (ALL_DESTINATIONS, d.id)]
+    if not chosen:
+        known = ", ".join(d.id for d in config.destinations) or "none"
+        print(f"error: no destination {test_id!r} in {settings.notify_file} ({known})",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+
+    def emit(line: str) -> None:
+        print(redact(line), flush=True)
+
+    failed = asyncio.run(probe(chosen, settings, redact, emit))
+    return EXIT_FAILED if failed else EXIT_OK

@@ -85,3 +85,21 @@ class Settings(BaseSettings):
     web_token: str | None = None  # every path but /healthz needs it when set
     web_max_body_bytes: int = Field(default=256 * 1024, gt=0)  # a pasted article fits easily
     web_try_max_chars: int = Field(default=100_000, gt=0)  # title + text given to /try
+    # Notifications (`wirewatch notify`, notify.yaml). Stale destinations use stale_after_s.
+    notify_file: Path = Path("notify.yaml")
+    notify_consumer: str = ""  # consumer name in the groups; "" = the host name (stable across
+    # restarts, so a restarted notifier resumes its own unacknowledged alerts first)
+    notify_claim_idle_s: float = Field(default=30.0, gt=0)  # a dead notifier's alerts, taken over
+    # One send of an alert at a time: longer than a send may take, so a slow send is never
+    # doubled; short, so an alert a killed notifier was sending goes out again soon.
+    notify_lock_ttl_s: float = Field(default=30.0, gt=0)
+    notify_send_timeout_s: float = Field(default=20.0, gt=0)  # Apprise's limit for one message
+    notify_backoff_min_s: float = Field(default=1.0, gt=0)  # a failing destination is retried
+    notify_backoff_max_s: float = Field(default=60.0, gt=0)  # ... at growing, jittered delays
+    notify_mark_ttl_s: int = Field(default=30 * 86400, gt=0)  # (destination, alert) delivered
+    notify_scan_interval_s: float = Field(default=10.0, gt=0)  # `alerts:*` finds new streams
+    notify_backlog_s: float = Field(default=3600.0, ge=0)  # a new destination gets this much past
+    notify_digest_max_alerts: int = Field(default=100, ge=1)  # lines in one digest message
+    # The notifier's /metrics and /healthz: a port of its own, since it often runs on the same
+    # host as `wirewatch run` and reads the same env file (WIREWATCH_METRICS_PORT); 0 = off.
+    notify_metrics_port: int = Field(default=0, ge=0, le=65535)

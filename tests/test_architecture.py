@@ -22,6 +22,7 @@ ORDER = [
     "match",
     "delivery",
     "service",
+    "notify",
     "web",
     "top",
 ]
@@ -39,6 +40,7 @@ HEAVY = {  # library -> the one unit allowed to import it
     "watchfiles": "service",
     "prometheus_client": "service",
     "ahocorasick": "match",
+    "apprise": "notify",
     "spacy_lookups_data": "rules",
     "starlette": "web",
     "uvicorn": "web",

@@ -74,6 +74,23 @@ class Metrics:
         self.overdue = Gauge(
             "wirewatch_sources_overdue", "Sources overdue by more than their interval", registry=r
         )
+        # `wirewatch notify`: labelled by destination id, never by URL (URLs hold secrets).
+        self.notify_deliveries = Counter(
+            "wirewatch_notify_deliveries", "Notification sends by destination and outcome",
+            ["destination", "outcome"], registry=r,
+        )  # fmt: skip
+        self.notify_pending = Gauge(
+            "wirewatch_notify_pending", "Alerts not yet delivered to a destination",
+            ["destination"], registry=r,
+        )  # fmt: skip
+        self.notify_oldest = Gauge(
+            "wirewatch_notify_oldest_pending_seconds", "Age of the oldest undelivered alert",
+            ["destination"], registry=r,
+        )  # fmt: skip
+        self.notify_failing = Gauge(
+            "wirewatch_notify_failing", "1 while a destination does not accept messages",
+            ["destination"], registry=r,
+        )  # fmt: skip
 
     def alert_published(self, rule_id: str) -> None:
         self.alerts.labels(rule_id=rule_id).inc()
@@ -83,6 +100,16 @@ class Metrics:
 
     def outbox_depth_is(self, depth: int) -> None:
         self.outbox_depth.set(depth)
+
+    def notify_outcome(self, destination: str, outcome: str, count: int = 1) -> None:
+        self.notify_deliveries.labels(destination=destination, outcome=outcome).inc(count)
+
+    def notify_backlog(
+        self, destination: str, pending: int, oldest_s: float, failing: bool
+    ) -> None:
+        self.notify_pending.labels(destination=destination).set(pending)
+        self.notify_oldest.labels(destination=destination).set(oldest_s)
+        self.notify_failing.labels(destination=destination).set(1 if failing else 0)
 
     def heartbeat(self) -> None:
         self.last_beat = time.time()
