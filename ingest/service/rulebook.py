@@ -68,10 +68,11 @@ class RuleBook:
         return self._report(errors)
 
     def _report(self, errors: list[RuleError]) -> tuple[RuleError, ...]:
-        self._errors = tuple(errors)
+        # Said before `errors` shows them: whoever waits on `errors` finds the lines logged.
         for error in errors:
             log.error("%s", error)
         log.info("rules: %d active from %s", len(self._matcher.rules), self.rules_dir)
+        self._errors = tuple(errors)
         return self._errors
 
     def _ner_for(self, ruleset: RuleSet) -> Ner | None:

@@ -13,6 +13,7 @@ from ingest.delivery.streams import id_key, last_ids, newest
 from ingest.errors import ConfigError, ModelError
 from ingest.service.report import feeds_table
 from ingest.web.console import Console, channels_of
+from ingest.web.destinations import notify_destinations
 from ingest.web.guard import SESSION_COOKIE, safe_next, session_value, token_matches
 from ingest.web.positions import encode
 from ingest.web.views import alert_card, alert_record, feed_rows, rules_json
@@ -59,7 +60,11 @@ async def feeds_page(request: Request) -> Response:
     except ConfigError as exc:
         return console.render(request, "feeds.html", rows=[], errors=[str(exc)], notes=[])
     rows = feed_rows(table, console.settings)
-    return console.render(request, "feeds.html", rows=rows, errors=table.errors, notes=table.notes)
+    destinations = await notify_destinations(console.store)
+    return console.render(
+        request, "feeds.html", rows=rows, errors=table.errors, notes=table.notes,
+        destinations=destinations,
+    )  # fmt: skip
 
 
 async def rules_page(request: Request) -> Response:

@@ -4,6 +4,7 @@ errors, feeds with their polls, /try, the body cap, and the token."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -192,3 +193,34 @@ def test_healthz_and_pages_say_when_redis_is_away(
         assert api.status_code == 503 and "Redis" in api.json()["error"]
     finally:
         server.stop()
+
+
+def test_feeds_page_shows_notification_destinations(
+    start_web, make_settings, console_files: tuple[Path, Path]
+) -> None:
+    settings: Settings = make_settings()
+    statuses = {
+        "desk-mail": {"id": "desk-mail", "to": "mailto://***@smtp.example.org", "state": "ok",
+                      "failing_since": None, "last_error": "", "last_ok": "2026-11-30T06:00:00Z",
+                      "pending": 0, "oldest_pending_s": 0.0, "updated": "2026-11-30T06:00:01Z"},
+        "chat": {"id": "chat", "to": "json://hooks.example/***", "state": "stale",
+                 "failing_since": "2026-11-28T06:00:00Z", "last_error": "HTTP 503 <b>down</b>",
+                 "last_ok": None, "pending": 12, "oldest_pending_s": 7200.0,
+                 "updated": "2026-11-30T06:00:01Z"},
+    }  # fmt: skip
+    asyncio.run(_put_statuses(settings, {k: json.dumps(v) for k, v in statuses.items()}))
+    page = httpx.get(f"{start_web().url}/feeds").text
+    assert "Notification destinations" in page
+    assert page.index(">chat") < page.index(">desk-mail")
+    assert "STALE" in page.split(">chat", 1)[1].split("</tr>", 1)[0]
+    assert "HTTP 503 &lt;b&gt;down&lt;/b&gt;" in page  # a destination's error is text, too
+
+
+async def _put_statuses(settings: Settings, statuses: dict[str, str]) -> None:
+    from ingest.delivery.store import Store
+
+    store = Store.from_settings(settings)
+    try:
+        await store.client.hset(f"{settings.key_prefix}notify:status", mapping=statuses)
+    finally:
+        await store.close()
