@@ -66,3 +66,16 @@ def ner() -> Ner:
 @pytest.fixture(scope="session")
 def blank_ner() -> Ner:
     return load_nlp("blank", batch_size=16)
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored() -> Iterator[None]:
+    """Tests that run the CLI in process get its log handlers (writing to that test's captured
+    stderr); put the root logger back afterwards, so later tests do not log into a closed file."""
+    import logging
+
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
