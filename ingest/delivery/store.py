@@ -15,7 +15,10 @@ so that a subscriber can XREAD the channel it knows):
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -73,6 +76,8 @@ class RuleActivity:
     per_hour: tuple[int, ...]
     last_alert_ms: int | None
 
+
+log = logging.getLogger(__name__)
 
 REDIS_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ResponseError)
 
@@ -140,6 +145,20 @@ class Store:
     async def ping(self) -> None:
         """Raise StoreError with an actionable message when Redis cannot be reached."""
         await self.guard(self.client.ping())
+
+    async def wait_until_answering(self, stop: asyncio.Event) -> None:
+        """Ping until Redis answers (or `stop` is set), saying each failure with the next wait:
+        a service started before its Redis waits for it instead of exiting."""
+        delay_s = 1.0
+        while not stop.is_set():
+            try:
+                await self.ping()
+                return
+            except StoreError as exc:
+                log.error("%s Retrying in %.0f s.", exc, delay_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay_s)
+                delay_s = min(delay_s * 2, 30.0)
 
     async def guard(self, awaitable: Any) -> Any:
         """Await a Redis call; its failures become StoreError with an actionable message."""

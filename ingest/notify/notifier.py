@@ -49,7 +49,7 @@ class Notifier:
         self._store = store
         try:
             self._install_signals()
-            await self._wait_for_redis(store)
+            await store.wait_until_answering(self.stopping)
             if self.stopping.is_set():
                 return
             if self.settings.notify_lock_ttl_s <= self.settings.notify_send_timeout_s:
@@ -109,18 +109,6 @@ class Notifier:
         while True:
             self.metrics.heartbeat()
             await asyncio.sleep(1.0)
-
-    async def _wait_for_redis(self, store: Store) -> None:
-        delay_s = 1.0
-        while not self.stopping.is_set():
-            try:
-                await store.ping()
-                return
-            except StoreError as exc:
-                log.error("%s Retrying in %.0f s.", exc, delay_s)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), delay_s)
-                delay_s = min(delay_s * 2, 30.0)
 
     def _install_signals(self) -> None:
         loop = asyncio.get_running_loop()

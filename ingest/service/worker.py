@@ -137,7 +137,7 @@ class Worker:
         scheduler = AsyncIOScheduler(timezone="UTC")
         try:
             self._install_signals()  # before anything that waits: PID 1 in a container
-            await self._wait_for_redis(store)
+            await store.wait_until_answering(self.stopping)
             if self.stopping.is_set():
                 return
             book = self.load_rules() if role != "fetch" else None
@@ -233,18 +233,6 @@ class Worker:
                 await queue.ack(done)
             if report.alerts:
                 log.info("%d alerts from %d handed-off articles", len(report.alerts), len(items))
-
-    async def _wait_for_redis(self, store: Store) -> None:
-        delay_s = 1.0
-        while not self.stopping.is_set():
-            try:
-                await store.ping()
-                return
-            except StoreError as exc:
-                log.error("%s Retrying in %.0f s.", exc, delay_s)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.stopping.wait(), delay_s)
-                delay_s = min(delay_s * 2, 30.0)
 
     # -- loop -------------------------------------------------------------------------------
 
