@@ -168,3 +168,25 @@ async def test_alerts_are_counted_per_rule_per_hour_as_published(
     # An hour ago is the bucket before: nothing was published then.
     earlier = await store.rule_activity(["r1"], hours=24, now_s=time.time() - 3600)
     assert earlier["r1"].per_hour[-1] == 0
+
+
+async def test_waiting_for_redis_says_each_failure_and_stops_when_asked(
+    make_settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    from tests.service.conftest import free_port
+
+    dead = Store.from_settings(make_settings(redis_url=f"redis://127.0.0.1:{free_port()}/0"))
+    stop = asyncio.Event()
+    asyncio.get_running_loop().call_later(2.5, stop.set)
+    try:
+        await dead.wait_until_answering(stop)
+    finally:
+        await dead.close()
+    retries = [r.getMessage() for r in caplog.records if "Retrying in" in r.getMessage()]
+    assert retries[:2] and "Retrying in 1 s" in retries[0] and "Retrying in 2 s" in retries[1]
+
+    live = Store.from_settings(make_settings())
+    try:
+        await asyncio.wait_for(live.wait_until_answering(asyncio.Event()), 5)
+    finally:
+        await live.close()
