@@ -8,7 +8,7 @@ reverse order (the copy first, the original after).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from itertools import combinations
 
 import pytest
@@ -16,7 +16,6 @@ import redis.asyncio as aioredis
 
 from ingest.stories.copies import LocalStories
 from ingest.stories.registry import StoryRegistry
-from tests.conftest import TEST_REDIS_URL
 from tests.stories.casebook import Item, all_items, group_files, labelled_pairs, load_group
 
 pytestmark = pytest.mark.timeout(60)
@@ -40,16 +39,6 @@ def mistakes(items: list[Item], story_of: dict[str, str]) -> tuple[list[str], li
 def assign_locally(items: list[Item]) -> dict[str, str]:
     stories = LocalStories()
     return {i.article.id: stories.assign(i.article).story_id for i in items}
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aioredis.Redis]:
-    connection = aioredis.Redis.from_url(TEST_REDIS_URL)
-    try:
-        await connection.ping()
-        yield connection
-    finally:
-        await connection.aclose()
 
 
 def test_the_case_set_is_large_and_labelled_both_ways() -> None:

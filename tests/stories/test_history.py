@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -12,23 +11,12 @@ import redis.asyncio as aioredis
 from ingest.stories.content import split_content
 from ingest.stories.copies import REPEATED_IN_STORIES, prepare
 from ingest.stories.registry import StoryRegistry
-from tests.conftest import TEST_REDIS_URL
 from tests.stories.casebook import CASES, load_group
 from tests.stories.test_stories import WINDOW_S, article_from
 
 pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(30)]
 
 POLICE = load_group(CASES / "police_blotter_shared_footer.yaml")
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aioredis.Redis]:
-    connection = aioredis.Redis.from_url(TEST_REDIS_URL)
-    try:
-        await connection.ping()
-        yield connection
-    finally:
-        await connection.aclose()
 
 
 def footer_keys() -> set[str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -41,16 +40,6 @@ def article_from(path_name: str, outlet: str) -> Article:
         language="en",
     )
     return normalize(entry)
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aioredis.Redis]:
-    connection = aioredis.Redis.from_url(TEST_REDIS_URL)
-    try:
-        await connection.ping()
-        yield connection
-    finally:
-        await connection.aclose()
 
 
 @pytest.mark.timeout(15)
