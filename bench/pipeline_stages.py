@@ -70,8 +70,9 @@ def redis_ms(articles: list[Article], redis_url: str) -> float:
         try:
             started = time.perf_counter()
             await store.unseen_articles([a.id for a in articles])
-            for article in articles:
-                await registry.assign(article)
+            size = settings.match_batch_articles
+            for start in range(0, len(articles), size):
+                await registry.assign_many(articles[start : start + size])
             await store.mark_articles_seen(a.id for a in articles)
             await store.remember_articles(articles)
             return (time.perf_counter() - started) * 1000 / len(articles)

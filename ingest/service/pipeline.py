@@ -324,11 +324,11 @@ class Pipeline:
     async def _assign_stories(self, articles: list[Article]) -> dict[str, Story]:
         by_article: dict[str, Story] = {}
         latest: dict[str, Story] = {}
-        for article in articles:
-            try:
-                story = await self.store.guard(self.stories.assign(article))
-            except StoreError:
-                story = Story(article.id, (article.source,), True)
+        try:
+            assigned = await self.store.guard(self.stories.assign_many(articles))
+        except StoreError:
+            assigned = [Story(a.id, (a.source,), True) for a in articles]
+        for article, story in zip(articles, assigned, strict=True):
             if not story.is_new:  # logged by the registry: "article X is a copy of story Y ..."
                 self.metrics.story_copy(story.how)
             by_article[article.id] = story

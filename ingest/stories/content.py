@@ -89,12 +89,13 @@ def is_editor_note(line: str) -> bool:
 class Sentence:
     text: str
     words: tuple[str, ...]  # folded: case, accents, British spelling
+    key: str  # stable whatever the sentence's case, accents or quote style
 
-    @property
-    def key(self) -> str:
-        """A stable key for the sentence, whatever its case, accents or quote style."""
-        joined = " ".join(self.words).encode("utf-8")
-        return hashlib.blake2b(joined, digest_size=UNIT_HEX // 2).hexdigest()
+    @classmethod
+    def of(cls, text: str) -> Sentence:
+        words = tuple(words_of(text))
+        joined = " ".join(words).encode("utf-8")
+        return cls(text, words, hashlib.blake2b(joined, digest_size=UNIT_HEX // 2).hexdigest())
 
 
 Lines = list[list[Sentence]]  # a text: its lines, each a list of sentences
@@ -105,7 +106,7 @@ def split_content(body: str) -> Lines:
     lines: Lines = []
     for line in body.split("\n"):
         if line.strip() and not is_editor_note(line):
-            lines.append([Sentence(text, tuple(words_of(text))) for text in split_sentences(line)])
+            lines.append([Sentence.of(text) for text in split_sentences(line)])
     return [line for line in lines if line]
 
 
@@ -122,7 +123,7 @@ def content_lines(body: str, repeated: Callable[[str], bool] = lambda _key: Fals
 
 
 def unit_key(sentence: str) -> str:
-    return Sentence(sentence, tuple(words_of(sentence))).key
+    return Sentence.of(sentence).key
 
 
 def lede_keys(words: Sequence[str]) -> list[str]:
@@ -153,10 +154,12 @@ def words_of(text: str) -> list[str]:
     return [_fold_word(w) for w in _WORD.findall(folded)]
 
 
-def _pairs(words: Sequence[str]) -> set[str]:
+def _pairs(words: Sequence[str]) -> frozenset[int]:
+    """The adjacent word pairs of `words`, each as its hash: only ever compared within one
+    process, and ints weigh less than strings in the features a registry keeps."""
     if len(words) < 2:
-        return set(words)
-    return {f"{a} {b}" for a, b in pairwise(words)}
+        return frozenset(hash((w,)) for w in words)
+    return frozenset(map(hash, pairwise(words)))
 
 
 def _number(token: str) -> str:
@@ -182,8 +185,8 @@ class Features:
     """What `verify` compares, computed once per text."""
 
     words: int  # words of content
-    lede: tuple[frozenset[str], ...]  # word pairs of each lede sentence
-    pairs: frozenset[str]  # word pairs of the whole content
+    lede: tuple[frozenset[int], ...]  # word pairs of each lede sentence (hashed)
+    pairs: frozenset[int]  # word pairs of the whole content (hashed)
     vocabulary: frozenset[str]  # every word and number of title and content
     distinctive: frozenset[str]  # numbers and names of the opening sentences
     opening: tuple[str, ...]  # the first LEDE_WINDOW words, for `lede_keys`
@@ -197,8 +200,8 @@ class Features:
         numbers |= {_number(t) for t in _TOKEN.findall(title) if t[0].isdigit()}
         return cls(
             words=len(content),
-            lede=tuple(frozenset(_pairs(words)) for words in lede),
-            pairs=frozenset(_pairs(content)),
+            lede=tuple(_pairs(words) for words in lede),
+            pairs=_pairs(content),
             vocabulary=frozenset(words_of(title)) | frozenset(content) | numbers,
             distinctive=frozenset(_distinctive(sentences[:OPENING_SENTENCES])),
             opening=tuple(content[:LEDE_WINDOW]),

@@ -21,13 +21,19 @@ Keys (all under `key_prefix + "story:"`, all expiring `window_s` after they were
                                   at most UNITS_MAX members (the least repeated are dropped)
 
 Assignment is one Lua script, called again while it has something to say: that the article holds
-sentences its source repeated in REPEATED_IN_STORIES stories or more (then they are left out and
-the article rehashed), or which candidates are not verified yet (returned with their stored
-text; Python verifies, and the next call passes what was examined and the story chosen). An
-article without boilerplate and without candidates takes one call. The script registers the
-article only when no unexamined candidate remains (or after MAX_ROUNDS calls), so two workers
-assigning copies of one story at once still end with one story: Redis runs scripts one at a
-time, and the second finds the first's entry to verify.
+sentences its source repeated in REPEATED_IN_STORIES stories or more other than those the caller
+left out already (then the caller leaves them out and rehashes), or which candidates are not
+verified yet (Python verifies, and the next call passes what was examined and the story chosen).
+The script registers the article only when no unexamined candidate remains (or after MAX_ROUNDS
+calls), so two workers assigning copies of one story at once still end with one story: Redis
+runs scripts one at a time, and the second finds the first's entry to verify.
+
+`assign_many` takes a batch (a poll's new articles) and keeps the round trips per article low:
+the per-source sentence counts of the whole batch are read in one call up front (and counted on
+in memory as the batch's new stories add to them), so an article whose source has boilerplate
+is hashed once, without it, and its first call is usually its last; candidates' texts are read
+in one MGET per round, and their features are kept (FEATURES_KEPT, the most recently used), as
+the same recent articles are the candidates of many.
 
 Band entries carry their own expiry because a band key shared by many stories would otherwise
 live for ever. The script builds key names itself (story ids are known only inside), so it needs
@@ -38,20 +44,23 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
 from ingest.models import Article, SourceRef
 from ingest.normalize.simhash import CHECK_BITS, NEAR_DUPLICATE_BITS, bands
-from ingest.stories.content import split_content, verify
+from ingest.stories.content import Features, Lines, split_content, verify
 from ingest.stories.copies import (
     REPEATED_IN_STORIES,
     UNITS_MAX,
+    KeptFeatures,
     Prepared,
     Story,
     describe_copy,
     features_of_doc,
     prepare,
     source_key,
+    unit_keys,
 )
 
 __all__ = ["Story", "StoryRegistry"]
@@ -71,7 +80,7 @@ local max_bits, max_check_bits = tonumber(ARGV[7]), tonumber(ARGV[8])
 local decision, examined, doc = ARGV[9], ARGV[10], ARGV[11]
 local units_max, force = tonumber(ARGV[12]), ARGV[13] == '1'
 local band_count, repeated_min = tonumber(ARGV[14]), tonumber(ARGV[15])
-local max_candidates = tonumber(ARGV[16])
+local max_candidates, assumed = tonumber(ARGV[16]), ARGV[17]
 local now = tonumber(redis.call('TIME')[1])
 
 -- popcount of the xor of two 16-digit hex strings, a byte at a time
@@ -89,16 +98,21 @@ end
 
 local story_id = redis.call('GET', fp_key)
 local how = 'exact'
-if not story_id and repeated_min > 0 then
-  -- the source's boilerplate is not hashed: say which sentences it is, the caller rehashes
-  local repeated = {}
-  for i = 17, #ARGV do
-    local seen = redis.call('ZSCORE', units_key, ARGV[i])
-    if seen and tonumber(seen) >= repeated_min then
-      table.insert(repeated, ARGV[i])
+if not story_id and repeated_min > 0 and #ARGV > 17 then
+  -- the source's boilerplate is not hashed: when it is not what the caller left out
+  -- (`assumed`, "|key|key|"), say which sentences it is, and the caller rehashes
+  local units = {}
+  for i = 18, #ARGV do table.insert(units, ARGV[i]) end
+  local counts = redis.call('ZMSCORE', units_key, unpack(units))
+  local repeated, differs = {}, false
+  for i = 1, #units do
+    local is_repeated = counts[i] and tonumber(counts[i]) >= repeated_min
+    if is_repeated then table.insert(repeated, units[i]) end
+    if is_repeated ~= (string.find(assumed, '|' .. units[i] .. '|', 1, true) ~= nil) then
+      differs = true
     end
   end
-  if #repeated > 0 then
+  if differs then
     return {'repeated', repeated}
   end
 end
@@ -130,12 +144,8 @@ if not story_id then
     -- the nearest first, a bounded number per call (template notices can be many)
     table.sort(found, function(x, y) return x[3] < y[3] or (x[3] == y[3] and x[1] < y[1]) end)
     local unexamined = {}
-    for k = 1, #found do
-      if #unexamined >= max_candidates then break end
-      local other_doc = redis.call('GET', story_prefix .. 'doc:' .. found[k][1])
-      if other_doc then
-        table.insert(unexamined, {found[k][1], found[k][2], tostring(found[k][3]), other_doc})
-      end
+    for k = 1, math.min(#found, max_candidates) do
+      table.insert(unexamined, {found[k][1], found[k][2], tostring(found[k][3])})
     end
     if #unexamined > 0 then
       return {'check', unexamined}
@@ -162,8 +172,8 @@ if not redis.call('LPOS', sources_key, source) then
   redis.call('RPUSH', sources_key, source)
 end
 redis.call('EXPIRE', sources_key, window_s)
-if is_new == 1 and #ARGV > 16 then
-  for i = 17, #ARGV do
+if is_new == 1 and #ARGV > 17 then
+  for i = 18, #ARGV do
     redis.call('ZINCRBY', units_key, 1, ARGV[i])
   end
   local extra = redis.call('ZCARD', units_key) - units_max
@@ -172,8 +182,13 @@ if is_new == 1 and #ARGV > 16 then
   end
   redis.call('EXPIRE', units_key, window_s)
 end
-local first = redis.call('GET', story_prefix .. 'doc:' .. story_id) or ''
-return {'done', story_id, is_new, redis.call('LRANGE', sources_key, 0, -1), how, first}
+local title = ''
+local first = redis.call('GET', story_prefix .. 'doc:' .. story_id)
+if first then
+  local ok, record = pcall(cjson.decode, first)
+  if ok and type(record) == 'table' and type(record.title) == 'string' then title = record.title end
+end
+return {'done', story_id, is_new, redis.call('LRANGE', sources_key, 0, -1), how, title}
 """
 
 
@@ -182,6 +197,10 @@ class ScriptingClient(Protocol):
 
     def register_script(self, script: str) -> Any: ...
 
+    def pipeline(self, transaction: bool = True) -> Any: ...
+
+    def mget(self, keys: Any, *args: Any) -> Awaitable[list[Any]]: ...
+
 
 class StoryRegistry:
     """Groups articles into stories in Redis; safe with any number of concurrent workers."""
@@ -189,21 +208,56 @@ class StoryRegistry:
     def __init__(
         self, client: ScriptingClient, key_prefix: str, window_s: int, units_max: int = UNITS_MAX
     ) -> None:
+        self._client = client
         self._script = client.register_script(_ASSIGN)
         self._story_prefix = f"{key_prefix}story:"
         self._window_s = window_s
         self._units_max = units_max
+        self._features = KeptFeatures()
 
     async def assign(self, article: Article) -> Story:
         """The story `article` belongs to, registering it (and its outlet) there.
 
         A copy (`not story.is_new`) is logged at info level: `article X is a copy of story Y
         first seen at OUTLET`."""
-        units_key = f"{self._story_prefix}units:{source_key(article)}"
-        body = split_content(article.body)
-        # Hashed as if the source repeated nothing; the script says when it does (one round
-        # trip more, for sources with boilerplate only).
-        prepared = prepare(article, (), body)
+        return (await self.assign_many([article]))[0]
+
+    async def assign_many(self, articles: Sequence[Article]) -> list[Story]:
+        """The stories of `articles`, in order, each assigned as `assign` would one by one."""
+        bodies = [split_content(article.body) for article in articles]
+        units = [unit_keys(body) for body in bodies]
+        counts = await self._unit_counts(articles, units)
+        stories: list[Story] = []
+        for article, body, keys in zip(articles, bodies, units, strict=True):
+            seen = counts[source_key(article)]
+            repeated = {key for key in keys if seen.get(key, 0) >= REPEATED_IN_STORIES}
+            story = await self._assign(article, body, repeated)
+            if story.is_new:  # the script counted its sentences: so does the batch
+                for key in keys:
+                    seen[key] = seen.get(key, 0) + 1
+            stories.append(story)
+        return stories
+
+    async def _unit_counts(
+        self, articles: Sequence[Article], units: list[list[str]]
+    ) -> dict[str, dict[str, float]]:
+        """How many stories of its source had each sentence of the batch: one round trip."""
+        wanted: dict[str, dict[str, None]] = {}
+        for article, keys in zip(articles, units, strict=True):
+            wanted.setdefault(source_key(article), {}).update(dict.fromkeys(keys))
+        asked = [(source, list(keys)) for source, keys in wanted.items() if keys]
+        counts: dict[str, dict[str, float]] = {source: {} for source in wanted}
+        if not asked:
+            return counts
+        pipe = self._client.pipeline(transaction=False)
+        for source, keys in asked:
+            pipe.zmscore(self._units_key(source), keys)
+        for (source, keys), scores in zip(asked, await pipe.execute(), strict=True):
+            counts[source] = {k: float(n) for k, n in zip(keys, scores, strict=True) if n}
+        return counts
+
+    async def _assign(self, article: Article, body: Lines, repeated: set[str]) -> Story:
+        prepared = prepare(article, repeated, body)
         repeated_min = REPEATED_IN_STORIES
         examined: set[str] = set()
         best: tuple[int, str] | None = None
@@ -212,25 +266,52 @@ class StoryRegistry:
             rounds += 1
             decision = best[1] if best else ""
             force = rounds >= MAX_ROUNDS
-            args = self._args(prepared, decision, examined, force, repeated_min)
-            reply = await self._script(keys=self._keys(prepared, units_key), args=args)
+            args = self._args(prepared, decision, examined, force, repeated_min, repeated)
+            keys = self._keys(prepared, self._units_key(source_key(article)))
+            reply = await self._script(keys=keys, args=args)
             kind = _text(reply[0])
             if kind == "done":
                 return self._story(article, reply[1:])
             if kind == "repeated":
-                prepared = prepare(article, {_text(u) for u in reply[1]}, body)
+                # Another worker's stories changed the counts since they were read: once more
+                # with the script's, and no further check (counts may go on changing).
+                repeated = {_text(u) for u in reply[1]}
+                prepared = prepare(article, repeated, body)
                 repeated_min, examined, best = 0, set(), None
                 continue
-            for other, story_id, bits, raw_doc in reply[1]:
-                other_id = _text(other)
+            candidates = [(_text(o), _text(s), int(b)) for o, s, b in reply[1]]
+            known = await self._features_of([other for other, _, _ in candidates])
+            for other_id, story_id, bits in candidates:
                 examined.add(other_id)
-                features, _record = features_of_doc(_text(raw_doc))
+                features = known.get(other_id)
+                if features is None:
+                    continue
                 why = verify(prepared.features, features)
                 if why is not None:
                     log.debug("article %s is not a copy of %s: %s", article.id, other_id, why)
                     continue
-                found = (int(bits), _text(story_id))
+                found = (bits, story_id)
                 best = found if best is None or found < best else best
+
+    async def _features_of(self, article_ids: list[str]) -> dict[str, Features]:
+        """Features of earlier articles' stored texts: kept ones, the rest in one MGET."""
+        known: dict[str, Features] = {}
+        missing: list[str] = []
+        for other in article_ids:
+            features = self._features.get(other)
+            if features is None:
+                missing.append(other)
+            else:
+                known[other] = features
+        if missing:
+            docs = await self._client.mget([f"{self._story_prefix}doc:{m}" for m in missing])
+            for other, raw in zip(missing, docs, strict=True):
+                if raw is not None:  # None: expired since it was found
+                    known[other] = self._features.put(other, features_of_doc(_text(raw))[0])
+        return known
+
+    def _units_key(self, source: str) -> str:
+        return f"{self._story_prefix}units:{source}"
 
     def _keys(self, prepared: Prepared, units_key: str) -> list[str]:
         keys = [
@@ -250,6 +331,7 @@ class StoryRegistry:
         examined: set[str],
         force: bool,
         repeated_min: int,
+        assumed: set[str],
     ) -> list[str | int]:
         article = prepared.article
         source = json.dumps([article.source.name, article.source.url], ensure_ascii=False)
@@ -270,17 +352,17 @@ class StoryRegistry:
             len(bands(prepared.simhash)) if prepared.searchable else 0,
             repeated_min,
             MAX_CANDIDATES,
+            "|" + "|".join(sorted(assumed)) + "|",
             *prepared.units,
         ]
 
     def _story(self, article: Article, reply: list[Any]) -> Story:
-        story_id, is_new, sources, how, first = reply
-        first_doc = json.loads(_text(first)) if first else {}
+        story_id, is_new, sources, how, title = reply
         story = Story(
             story_id=_text(story_id),
             sources=tuple(SourceRef(*json.loads(_text(raw))) for raw in sources),
             is_new=bool(int(is_new)),
-            title=first_doc.get("title", ""),
+            title=_text(title),
             how=_text(how),
         )
         if not story.is_new:
