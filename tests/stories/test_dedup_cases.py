@@ -83,3 +83,20 @@ async def test_registry_each_group_alone(client: aioredis.Redis, key_prefix: str
         false, missed = mistakes(items, story_of)
         assert false == [], path.name
         assert missed == [], path.name
+
+
+@pytest.mark.usefixtures("real_redis_cleanup")
+async def test_registry_in_batches_assigns_as_one_by_one(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    # A poll hands the registry its new articles as a batch: the stories must be the ones
+    # assigning them one at a time gives, boilerplate learned within the batch included.
+    one_by_one = StoryRegistry(client, f"{key_prefix}single:", 3600)
+    expected = [(await one_by_one.assign(i.article)) for i in ITEMS]
+    batched = StoryRegistry(client, f"{key_prefix}batch:", 3600)
+    got = []
+    for start in range(0, len(ITEMS), 16):
+        got += await batched.assign_many([i.article for i in ITEMS[start : start + 16]])
+    assert [(s.story_id, s.is_new, s.how, s.title) for s in got] == [
+        (s.story_id, s.is_new, s.how, s.title) for s in expected
+    ]

@@ -87,3 +87,46 @@ async def test_a_copy_is_logged_with_its_story_and_first_outlet(
         f"article '{gazette.title}' ({gazette.id}) is a copy of story '{original.title}' "
         f"({original.id}) first seen at Reuters"
     ]
+
+
+async def test_a_batch_learns_a_footer_from_its_own_first_stories(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    # The counts are read once per batch: the stories the batch adds count from then on.
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    replies: list[bytes] = []
+    script = registry._script
+
+    async def recorded(**kwargs):  # type: ignore[no-untyped-def]
+        reply = await script(**kwargs)
+        replies.append(reply[0])
+        return reply
+
+    registry._script = recorded
+    stories = await registry.assign_many([i.article for i in POLICE])
+    assert all(s.is_new for s in stories)
+    assert b"repeated" not in replies  # no article needed a second call to learn the footer
+    later = POLICE[REPEATED_IN_STORIES].article
+    doc = await client.get(f"{key_prefix}story:doc:{later.id}")
+    assert b"Lakeside Patch is an independent" not in doc
+
+
+async def test_counts_changed_by_another_worker_are_caught_by_the_script(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    # Another worker made the footer boilerplate after this batch read the counts: the script
+    # says so, and the article is hashed without it all the same.
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    later = POLICE[REPEATED_IN_STORIES].article
+    units_key = f"{key_prefix}story:units:Lakeside Patch"
+    real_counts = registry._unit_counts
+
+    async def counts_then_another_worker(*args, **kwargs):  # type: ignore[no-untyped-def]
+        counts = await real_counts(*args, **kwargs)
+        await client.zadd(units_key, {key: REPEATED_IN_STORIES for key in footer_keys()})
+        return counts
+
+    registry._unit_counts = counts_then_another_worker  # type: ignore[method-assign]
+    assert (await registry.assign(later)).is_new
+    doc = await client.get(f"{key_prefix}story:doc:{later.id}")
+    assert b"Lakeside Patch is an independent" not in doc
