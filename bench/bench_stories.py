@@ -41,8 +41,7 @@ def random_article(rng: random.Random, n: int) -> Article:
     return Article(
         id=f"a{n}", url=f"https://x.example/{n}", title="", body=body, published=datetime.now(UTC),
         source=SourceRef("bench", "https://x.example/"), dateline=None, summary="",
-        language="en", fingerprint=f"f{n}", simhash=rng.getrandbits(64),
-        simhash_check=rng.getrandbits(64),
+        language="en", fingerprint=f"f{n}",
     )  # fmt: skip
 
 

@@ -112,8 +112,6 @@ class Article:
     summary: str
     language: str
     fingerprint: str = ""  # hash of the folded text: the same story text gives the same value
-    simhash: int = 0  # 64-bit SimHash of the dateline-stripped text, for near-duplicate stories
-    simhash_check: int = 0  # an independent second SimHash that confirms a near duplicate
     guid: str | None = None
 
     @property
@@ -127,8 +125,6 @@ class Article:
             **self.to_json(),
             "body": self.body,
             "fingerprint": self.fingerprint,
-            "simhash": str(self.simhash),
-            "simhash_check": str(self.simhash_check),
             "guid": self.guid,
             "iso_date": self.dateline.iso_date if self.dateline else None,
         }
@@ -148,8 +144,6 @@ class Article:
             summary=data.get("summary", ""),
             language=data.get("language", "und"),
             fingerprint=data.get("fingerprint", ""),
-            simhash=int(data.get("simhash") or 0),
-            simhash_check=int(data.get("simhash_check") or 0),
             guid=data.get("guid"),
         )
 

@@ -2,6 +2,6 @@
 
 `article.py` turns one `RawEntry` into the `Article` every later stage reads: clean text
 (`textnorm.py`), the dateline split off (`dateline.py`), the canonical URL (`urls.py`), the
-language (`language.py`), stable ids and the SimHash fingerprints (`simhash.py`) that the story
-stage compares. Pure functions, no I/O.
+language (`language.py`) and stable ids. `simhash.py` holds the SimHash that the story stage
+computes on an article's own content. Pure functions, no I/O.
 """

@@ -9,7 +9,6 @@ from datetime import datetime
 from ingest.models import Article, Dateline, RawEntry, SourceRef
 from ingest.normalize.dateline import parse_dateline
 from ingest.normalize.language import detect_language, language_code
-from ingest.normalize.simhash import simhash_pair
 from ingest.normalize.textnorm import (
     clean_text,
     drop_boilerplate,
@@ -34,7 +33,6 @@ def normalize(entry: RawEntry) -> Article:
     body = clean_text(body)
     url = canonical_url(entry.link or entry.source_url)
     folded = _folded(title, body)
-    near_hash, check_hash = simhash_pair(body)
     summary = _summary(body, entry)
     return Article(
         id=_article_id(entry, folded),
@@ -49,15 +47,13 @@ def normalize(entry: RawEntry) -> Article:
         summary=summary,
         language=language_code(entry.language) or detect_language(f"{title}\n{body}"),
         fingerprint=_digest(folded),
-        simhash=near_hash,
-        simhash_check=check_hash,
         guid=entry.guid,
     )
 
 
 def _folded(title: str, body: str) -> str:
-    """`fold_for_dedup(f"{title}\\n{body}")`, built from the body's own fold, which SimHash
-    shingles again: folding is per character and joins at whitespace, so the parts join."""
+    """`fold_for_dedup(f"{title}\\n{body}")` without building that string: folding is per
+    character and joins at whitespace, so the parts join."""
     return " ".join(part for part in (fold_for_dedup(title), fold_for_dedup(body)) if part)
 
 

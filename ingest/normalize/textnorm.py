@@ -159,8 +159,8 @@ def drop_boilerplate(lines: Iterable[str]) -> list[str]:
     return [line for line in lines if not is_boilerplate(line)]
 
 
-# Kept for the last few texts: an article's body is folded for its fingerprint and again by
-# SimHash (`ingest.normalize.simhash.shingles`); the second call is then a lookup.
+# Kept for the last few texts: a text folded twice in a row (a title for the id and the
+# fingerprint) is folded once.
 @functools.lru_cache(maxsize=8)
 def fold_for_dedup(text: str) -> str:
     """Casefolded, accent-free, quotes and dashes flattened, one space between words."""

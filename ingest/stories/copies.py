@@ -93,11 +93,8 @@ def prepare(
     body = split_content(article.body) if body is None else body
     own = own_content(body, repeated.__contains__) if repeated else body
     lines = [" ".join(s.text for s in line) for line in own]
-    text = "\n".join(lines)
-    if text == article.body:
-        near, check = article.simhash, article.simhash_check
-    else:
-        near, check = simhash_pair(text)
+    # Hashed here, once, on what is compared: the content, without the source's boilerplate.
+    near, check = simhash_pair("\n".join(lines))
     features = Features.of(article.title, own)
     return Prepared(
         article, lines, near, check, features, unit_keys(body), lede_keys(features.opening)

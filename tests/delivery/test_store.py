@@ -31,7 +31,6 @@ def make_article(n: int) -> Article:
         summary="Body",
         language="en",
         fingerprint=f"fp{n}",
-        simhash=n,
     )
 
 

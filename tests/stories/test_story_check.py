@@ -2,48 +2,39 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator
-
 import pytest
 import redis.asyncio as aioredis
 
 from ingest.normalize.simhash import CHECK_BITS, hamming, is_near, simhash, simhash_pair
 from ingest.stories.registry import StoryRegistry
-from tests.conftest import TEST_REDIS_URL
+from tests.stories.conftest import ForcedHashes
 from tests.stories.test_stories import WINDOW_S, article_from
 
 pytestmark = [pytest.mark.usefixtures("real_redis_cleanup"), pytest.mark.timeout(15)]
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[aioredis.Redis]:
-    connection = aioredis.Redis.from_url(TEST_REDIS_URL)
-    yield connection
-    await connection.aclose()
-
-
 async def test_same_simhash_but_far_check_hash_is_another_story(
-    client: aioredis.Redis, key_prefix: str
+    client: aioredis.Redis, key_prefix: str, hashes: ForcedHashes
 ) -> None:
     base = article_from("black_sea_reuters.txt", "Reuters")
-    impostor = dataclasses.replace(
-        article_from("black_sea_other_agency.txt", "Other Agency"),
-        simhash=base.simhash,  # as if the 64-bit hashes of two different stories collided
-    )
-    assert hamming(base.simhash_check, impostor.simhash_check) > CHECK_BITS
+    impostor = article_from("black_sea_other_agency.txt", "Other Agency")
+    (near, check), (_, impostor_check) = hashes.of(base), hashes.of(impostor)
+    # as if the 64-bit hashes of two different stories collided
+    hashes.force(impostor, (near, impostor_check))
+    assert hashes.of(impostor) == (near, impostor_check)
+    assert hamming(check, impostor_check) > CHECK_BITS
     registry = StoryRegistry(client, key_prefix, WINDOW_S)
     first = await registry.assign(base)
     second = await registry.assign(impostor)
     assert first.is_new and second.is_new and first.story_id != second.story_id
 
 
-async def test_real_copies_pass_both_hashes(client: aioredis.Redis, key_prefix: str) -> None:
+async def test_real_copies_pass_both_hashes(
+    client: aioredis.Redis, key_prefix: str, hashes: ForcedHashes
+) -> None:
     reuters = article_from("black_sea_reuters.txt", "Reuters")
     gazette = article_from("black_sea_gazette.txt", "Gazette")
-    assert is_near(
-        (reuters.simhash, reuters.simhash_check), (gazette.simhash, gazette.simhash_check)
-    )
+    assert is_near(hashes.of(reuters), hashes.of(gazette))
     registry = StoryRegistry(client, key_prefix, WINDOW_S)
     first = await registry.assign(reuters)
     second = await registry.assign(gazette)
