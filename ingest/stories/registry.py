@@ -72,7 +72,26 @@ MAX_ROUNDS = 5  # calls before the script decides with what was examined
 # wraps) are all candidates of each other, and a copy of one is the nearest of them.
 MAX_CANDIDATES = 32
 
-_ASSIGN = """
+# Hamming distance of two 64-bit hashes written as 16 hex digits.
+HAMMING_LUA = """
+-- popcount of the xor of two 16-digit hex strings, 32 bits at a time (Lua numbers are
+-- doubles and cannot hold 64-bit integers exactly; the bit library works on 32 bits)
+local function ones(x)
+  x = x - bit.band(bit.rshift(x, 1), 0x55555555)
+  x = bit.band(x, 0x33333333) + bit.band(bit.rshift(x, 2), 0x33333333)
+  x = bit.band(x + bit.rshift(x, 4), 0x0F0F0F0F)
+  x = x + bit.rshift(x, 8)
+  return bit.band(x + bit.rshift(x, 16), 0x3F)
+end
+local function hamming(a, b)
+  return ones(bit.bxor(tonumber(string.sub(a, 1, 8), 16), tonumber(string.sub(b, 1, 8), 16)))
+    + ones(bit.bxor(tonumber(string.sub(a, 9, 16), 16), tonumber(string.sub(b, 9, 16), 16)))
+end
+"""
+
+_ASSIGN = (
+    HAMMING_LUA
+    + """
 local fp_key, units_key, doc_key = KEYS[1], KEYS[2], KEYS[3]
 local story_prefix, article_id, simhash, check = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local source, window_s = ARGV[5], tonumber(ARGV[6])
@@ -82,19 +101,6 @@ local units_max, force = tonumber(ARGV[12]), ARGV[13] == '1'
 local band_count, repeated_min = tonumber(ARGV[14]), tonumber(ARGV[15])
 local max_candidates, assumed = tonumber(ARGV[16]), ARGV[17]
 local now = tonumber(redis.call('TIME')[1])
-
--- popcount of the xor of two 16-digit hex strings, a byte at a time
--- (Lua numbers are doubles and cannot hold 64-bit integers exactly)
-local ones = {[0] = 0}
-for i = 1, 255 do ones[i] = ones[math.floor(i / 2)] + i % 2 end
-local function hamming(a, b)
-  local bits = 0
-  for i = 1, 15, 2 do
-    bits = bits + ones[bit.bxor(tonumber(string.sub(a, i, i + 1), 16),
-                                tonumber(string.sub(b, i, i + 1), 16))]
-  end
-  return bits
-end
 
 local story_id = redis.call('GET', fp_key)
 local how = 'exact'
@@ -190,6 +196,7 @@ if first then
 end
 return {'done', story_id, is_new, redis.call('LRANGE', sources_key, 0, -1), how, title}
 """
+)
 
 
 class ScriptingClient(Protocol):

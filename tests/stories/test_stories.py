@@ -11,12 +11,15 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
+import redis
 import redis.asyncio as aioredis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.models import Article, RawEntry
 from ingest.normalize.article import normalize
 from ingest.normalize.simhash import GUARANTEED_BITS, NEAR_DUPLICATE_BITS, bands, hamming
-from ingest.stories.registry import StoryRegistry
+from ingest.stories.registry import HAMMING_LUA, StoryRegistry
 from tests.conftest import TEST_REDIS_URL
 from tests.normalize.casefiles import CASES, SEEDS
 from tests.stories.conftest import ForcedHashes
@@ -174,3 +177,24 @@ async def test_articles_without_words_only_match_exact_repeats(
     empty_two = dataclasses.replace(seed, id="e2", body="", fingerprint="f2")
     assert (await registry.assign(empty_one)).is_new
     assert (await registry.assign(empty_two)).is_new
+
+
+_HASHES = st.integers(min_value=0, max_value=2**64 - 1)
+
+
+@pytest.mark.timeout(30)
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(_HASHES, _HASHES), min_size=1, max_size=200))
+def test_the_scripts_hamming_distance_is_pythons(pairs: list[tuple[int, int]]) -> None:
+    # Lua has doubles and a 32-bit bit library: the script counts differing bits in halves.
+    script = HAMMING_LUA + (
+        "local out = {}\n"
+        "for i = 1, #ARGV, 2 do table.insert(out, hamming(ARGV[i], ARGV[i + 1])) end\n"
+        "return out"
+    )
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    try:
+        got = client.eval(script, 0, *(f"{h:016x}" for pair in pairs for h in pair))
+    finally:
+        client.close()
+    assert got == [hamming(a, b) for a, b in pairs]
