@@ -105,20 +105,19 @@ local now = tonumber(redis.call('TIME')[1])
 local story_id = redis.call('GET', fp_key)
 local how = 'exact'
 if not story_id and repeated_min > 0 and #ARGV > 17 then
-  -- the source's boilerplate is not hashed: when it is not what the caller left out
+  -- the source's boilerplate is not hashed: when the caller left out less than that
   -- (`assumed`, "|key|key|"), say which sentences it is, and the caller rehashes
   local units = {}
   for i = 18, #ARGV do table.insert(units, ARGV[i]) end
   local counts = redis.call('ZMSCORE', units_key, unpack(units))
-  local repeated, differs = {}, false
+  local repeated, more = {}, false
   for i = 1, #units do
-    local is_repeated = counts[i] and tonumber(counts[i]) >= repeated_min
-    if is_repeated then table.insert(repeated, units[i]) end
-    if is_repeated ~= (string.find(assumed, '|' .. units[i] .. '|', 1, true) ~= nil) then
-      differs = true
+    if counts[i] and tonumber(counts[i]) >= repeated_min then
+      table.insert(repeated, units[i])
+      more = more or not string.find(assumed, '|' .. units[i] .. '|', 1, true)
     end
   end
-  if differs then
+  if more then
     return {'repeated', repeated}
   end
 end
@@ -230,18 +229,28 @@ class StoryRegistry:
         return (await self.assign_many([article]))[0]
 
     async def assign_many(self, articles: Sequence[Article]) -> list[Story]:
-        """The stories of `articles`, in order, each assigned as `assign` would one by one."""
+        """The stories of `articles`, in order. The first call of every article goes in one
+        round trip: each sees the articles before it that it decided (Redis runs the calls in
+        order); an article that has candidates to verify goes on alone after that, and then
+        sees every article of the batch decided before it. Copies within a batch are one story
+        as when assigned one by one, though which of them started it may differ."""
         bodies = [split_content(article.body) for article in articles]
         units = [unit_keys(body) for body in bodies]
         counts = await self._unit_counts(articles, units)
-        stories: list[Story] = []
+        pending: list[_Assignment] = []
         for article, body, keys in zip(articles, bodies, units, strict=True):
             seen = counts[source_key(article)]
-            repeated = {key for key in keys if seen.get(key, 0) >= REPEATED_IN_STORIES}
-            story = await self._assign(article, body, repeated)
-            if story.is_new:  # the script counted its sentences: so does the batch
-                for key in keys:
-                    seen[key] = seen.get(key, 0) + 1
+            pending.append(_Assignment(article, body, {k: seen.get(k, 0) for k in keys}))
+            # Counted as the script will if it starts a story, as most articles do; where it
+            # does not, the script says which sentences the counts make boilerplate after all.
+            for key in keys:
+                seen[key] = seen.get(key, 0) + 1
+        replies = await self._first_calls(pending)
+        await self._load_candidates(replies)
+        stories: list[Story] = []
+        for assignment, reply in zip(pending, replies, strict=True):
+            while (story := await self._take(assignment, reply)) is None:
+                reply = await self._script(**self._call(assignment))
             stories.append(story)
         return stories
 
@@ -263,42 +272,53 @@ class StoryRegistry:
             counts[source] = {k: float(n) for k, n in zip(keys, scores, strict=True) if n}
         return counts
 
-    async def _assign(self, article: Article, body: Lines, repeated: set[str]) -> Story:
-        prepared = prepare(article, repeated, body)
-        repeated_min = REPEATED_IN_STORIES
-        examined: set[str] = set()
-        best: tuple[int, str] | None = None
-        rounds = 0
-        while True:
-            rounds += 1
-            decision = best[1] if best else ""
-            force = rounds >= MAX_ROUNDS
-            args = self._args(prepared, decision, examined, force, repeated_min, repeated)
-            keys = self._keys(prepared, self._units_key(source_key(article)))
-            reply = await self._script(keys=keys, args=args)
-            kind = _text(reply[0])
-            if kind == "done":
-                return self._story(article, reply[1:])
-            if kind == "repeated":
-                # Another worker's stories changed the counts since they were read: once more
-                # with the script's, and no further check (counts may go on changing).
-                repeated = {_text(u) for u in reply[1]}
-                prepared = prepare(article, repeated, body)
-                repeated_min, examined, best = 0, set(), None
+    async def _first_calls(self, pending: list[_Assignment]) -> list[Any]:
+        if len(pending) == 1:
+            return [await self._script(**self._call(pending[0]))]
+        pipe = self._client.pipeline(transaction=False)
+        for assignment in pending:
+            await self._script(**self._call(assignment), client=pipe)
+        return list(await pipe.execute())
+
+    async def _load_candidates(self, replies: list[Any]) -> None:
+        """Features of every candidate the first calls named, read in one MGET."""
+        named = [_text(c[0]) for r in replies if _text(r[0]) == "check" for c in r[1]]
+        await self._features_of(list(dict.fromkeys(named)))
+
+    def _call(self, assignment: _Assignment) -> dict[str, Any]:
+        assignment.rounds += 1
+        prepared = assignment.prepared
+        return {
+            "keys": self._keys(prepared, self._units_key(source_key(prepared.article))),
+            "args": self._args(assignment),
+        }
+
+    async def _take(self, assignment: _Assignment, reply: Any) -> Story | None:
+        """The story, or None when the script wants another call (what it said is taken)."""
+        article = assignment.prepared.article
+        kind = _text(reply[0])
+        if kind == "done":
+            return self._story(article, reply[1:])
+        if kind == "repeated":
+            # Another worker's new stories made more of it boilerplate since the counts were
+            # read: once more without those too, and no further check.
+            assignment.rehash(assignment.repeated | {_text(u) for u in reply[1]})
+            return None
+        candidates = [(_text(o), _text(s), int(b)) for o, s, b in reply[1]]
+        known = await self._features_of([other for other, _, _ in candidates])
+        for other_id, story_id, bits in candidates:
+            assignment.examined.add(other_id)
+            features = known.get(other_id)
+            if features is None:
                 continue
-            candidates = [(_text(o), _text(s), int(b)) for o, s, b in reply[1]]
-            known = await self._features_of([other for other, _, _ in candidates])
-            for other_id, story_id, bits in candidates:
-                examined.add(other_id)
-                features = known.get(other_id)
-                if features is None:
-                    continue
-                why = verify(prepared.features, features)
-                if why is not None:
-                    log.debug("article %s is not a copy of %s: %s", article.id, other_id, why)
-                    continue
-                found = (bits, story_id)
-                best = found if best is None or found < best else best
+            why = verify(assignment.prepared.features, features)
+            if why is not None:
+                log.debug("article %s is not a copy of %s: %s", article.id, other_id, why)
+                continue
+            found = (bits, story_id)
+            best = assignment.best
+            assignment.best = found if best is None or found < best else best
+        return None
 
     async def _features_of(self, article_ids: list[str]) -> dict[str, Features]:
         """Features of earlier articles' stored texts: kept ones, the rest in one MGET."""
@@ -331,15 +351,8 @@ class StoryRegistry:
             keys += [f"{self._story_prefix}lede:{key}" for key in prepared.lede_keys]
         return keys
 
-    def _args(
-        self,
-        prepared: Prepared,
-        decision: str,
-        examined: set[str],
-        force: bool,
-        repeated_min: int,
-        assumed: set[str],
-    ) -> list[str | int]:
+    def _args(self, assignment: _Assignment) -> list[str | int]:
+        prepared = assignment.prepared
         article = prepared.article
         source = json.dumps([article.source.name, article.source.url], ensure_ascii=False)
         return [
@@ -351,15 +364,15 @@ class StoryRegistry:
             self._window_s,
             NEAR_DUPLICATE_BITS,
             CHECK_BITS,
-            decision,
-            "|" + "|".join(sorted(examined)) + "|",
+            assignment.best[1] if assignment.best else "",
+            "|" + "|".join(sorted(assignment.examined)) + "|",
             prepared.doc(),
             self._units_max,
-            "1" if force else "0",
+            "1" if assignment.rounds >= MAX_ROUNDS else "0",
             len(bands(prepared.simhash)) if prepared.searchable else 0,
-            repeated_min,
+            assignment.repeated_min,
             MAX_CANDIDATES,
-            "|" + "|".join(sorted(assumed)) + "|",
+            "|" + "|".join(sorted(assignment.repeated)) + "|",
             *prepared.units,
         ]
 
@@ -375,6 +388,25 @@ class StoryRegistry:
         if not story.is_new:
             log.info(describe_copy(article, story))
         return story
+
+
+class _Assignment:
+    """One article on its way to a story: what the script was told and has said so far."""
+
+    def __init__(self, article: Article, body: Lines, counts: dict[str, float]) -> None:
+        """`counts`: how many stories of its source had each of its sentences, when read."""
+        self.body = body
+        self.repeated = {k for k, n in counts.items() if n >= REPEATED_IN_STORIES}
+        self.repeated_min = REPEATED_IN_STORIES  # 0: the script no longer checks them
+        self.prepared = prepare(article, self.repeated, body)
+        self.examined: set[str] = set()
+        self.best: tuple[int, str] | None = None  # (bits, story id) of the nearest copy
+        self.rounds = 0
+
+    def rehash(self, repeated: set[str]) -> None:
+        self.repeated = repeated
+        self.prepared = prepare(self.prepared.article, repeated, self.body)
+        self.repeated_min, self.examined, self.best = 0, set(), None
 
 
 def _text(value: bytes | str) -> str:

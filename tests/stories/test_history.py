@@ -91,26 +91,31 @@ async def test_a_copy_is_logged_with_its_story_and_first_outlet(
     ]
 
 
-async def test_a_batch_learns_a_footer_from_its_own_first_stories(
+async def test_a_batch_after_the_footer_is_known_takes_one_call_per_article(
     client: aioredis.Redis, key_prefix: str
 ) -> None:
-    # The counts are read once per batch: the stories the batch adds count from then on.
+    # The counts are read once per batch, before the first calls: the batch that makes the
+    # footer boilerplate learns it from the script ("repeated"), the batches after it know it.
     registry = StoryRegistry(client, key_prefix, WINDOW_S)
-    replies: list[bytes] = []
-    script = registry._script
+    kinds: list[str] = []
+    take = registry._take
 
-    async def recorded(**kwargs):  # type: ignore[no-untyped-def]
-        reply = await script(**kwargs)
-        replies.append(reply[0])
-        return reply
+    async def recorded(assignment, reply):  # type: ignore[no-untyped-def]
+        kinds.append(reply[0].decode())
+        return await take(assignment, reply)
 
-    registry._script = recorded
-    stories = await registry.assign_many([i.article for i in POLICE])
-    assert all(s.is_new for s in stories)
-    assert b"repeated" not in replies  # no article needed a second call to learn the footer
-    later = POLICE[REPEATED_IN_STORIES].article
-    doc = await client.get(f"{key_prefix}story:doc:{later.id}")
-    assert b"Lakeside Patch is an independent" not in doc
+    registry._take = recorded  # type: ignore[method-assign]
+    first = await registry.assign_many([i.article for i in POLICE[: REPEATED_IN_STORIES + 1]])
+    assert all(s.is_new for s in first)
+    # One of them came after three stories with the footer: the script said so.
+    assert kinds.count("repeated") == 1
+    kinds.clear()
+    later = await registry.assign_many([i.article for i in POLICE[REPEATED_IN_STORIES + 1 :]])
+    assert later and all(s.is_new for s in later)
+    assert kinds == ["done"] * len(later)
+    for item in POLICE[REPEATED_IN_STORIES + 1 :]:
+        doc = await client.get(f"{key_prefix}story:doc:{item.article.id}")
+        assert b"Lakeside Patch is an independent" not in doc
 
 
 async def test_counts_changed_by_another_worker_are_caught_by_the_script(
