@@ -108,9 +108,15 @@ def _where(exc: yaml.MarkedYAMLError, text: str) -> tuple[int, str]:
 def load_yaml_file(path: Path) -> Any:
     """Read and parse a YAML file (UTF-8)."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise YamlSyntaxError(str(path), 1, "not UTF-8 text") from exc
+        raw = path.read_bytes()
     except OSError as exc:
         raise YamlSyntaxError(str(path), 1, f"cannot read: {exc.strerror or exc}") from exc
-    return load_yaml_text(text, str(path))
+    return load_yaml_text(decode_yaml(raw, str(path)), str(path))
+
+
+def decode_yaml(raw: bytes, path: str) -> str:
+    """A YAML file's bytes as text, as `Path.read_text` would read them (UTF-8)."""
+    try:
+        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError as exc:
+        raise YamlSyntaxError(path, 1, "not UTF-8 text") from exc

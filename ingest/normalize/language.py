@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ingest.cachedir import cache_dir
+
 log = logging.getLogger(__name__)
 _DONE = "complete"  # written last: a folder without it is a crashed unpacking
 
@@ -45,12 +47,6 @@ def _identifier() -> Any:
         except (ImportError, KeyError, ValueError, OSError) as exc:  # another py3langid layout
             log.debug("unpacked language model %s not usable: %s", unpacked, exc)
     return LanguageIdentifier.from_model_file(MODEL_FILE)
-
-
-def cache_dir() -> Path:
-    """Where the unpacked model is kept: $XDG_CACHE_HOME/wirewatch, else ~/.cache/wirewatch."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "wirewatch"
 
 
 def unpacked_model(packed: Path, folder: Path) -> Path | None:

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ingest.errors import RuleError, RuleFileErrors
+from ingest.rules.kept import keep_rules, kept_rules
 from ingest.rules.model import Rule
 from ingest.rules.parse import Problems, parse_rule
 from ingest.rules.wordcase import case_warnings
-from ingest.yamlfile import LineDict, LineList, YamlSyntaxError, load_yaml_file
+from ingest.yamlfile import LineDict, LineList, YamlSyntaxError, decode_yaml, load_yaml_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,13 +30,24 @@ class RuleSet:
 
 
 def load_rule_file(path: Path) -> list[Rule]:
-    """Read one rule file; raise RuleFileErrors listing every problem found in it."""
+    """Read one rule file; raise RuleFileErrors listing every problem found in it. A good
+    file's rules are kept for the next process that reads the same bytes (`kept.py`)."""
     problems = Problems(str(path))
     try:
-        data = load_yaml_file(path)
+        raw = path.read_bytes()
+    except OSError as exc:
+        message = f"cannot read: {exc.strerror or exc}"
+        raise RuleFileErrors([RuleError(str(path), 1, message)]) from exc
+    kept = kept_rules(path, raw)
+    if kept is not None:
+        return kept
+    try:
+        data = load_yaml_text(decode_yaml(raw, str(path)), str(path))
     except YamlSyntaxError as exc:
         raise RuleFileErrors([RuleError(exc.path, exc.line, exc.message)]) from exc
-    return _checked(_parse_document(data, problems), problems)
+    rules = _checked(_parse_document(data, problems), problems)
+    keep_rules(path, raw, rules)
+    return rules
 
 
 def parse_rules(items: LineList, path: str) -> list[Rule]:
