@@ -228,12 +228,17 @@ def many_rules(
 ) -> None:
     small = rules_dir(work, "rules10", keyword_rule_files(10, channel))
     big = rules_dir(work, "rules10000", keyword_rule_files(10_000, channel))
+    # The first run after the files were written parses them and keeps the result (in the
+    # cache folder, see ingest/rules/kept.py); every later run, as a service's restarts and
+    # every `rules test` of unchanged files, reads the kept rules. Both are shown.
+    first_small, first_big = trial(small)(), trial(big)()
     small_t, small_w = best(args.repeats, trial(small))
     big_t, big_w = best(args.repeats, trial(big))
     print(
         f"rules test, 10 keyword rules: {spread(small_w)}; 10,000: {spread(big_w)}; "
         f"ratio {ratio(big_t, small_t)} (goal <= 1.2x), "
-        f"peak RSS {big_t.rss_mb:.0f} MB"
+        f"peak RSS {big_t.rss_mb:.0f} MB; first run after writing the files (parsed, then "
+        f"kept): {ratio(first_big, first_small)}"
     )
 
 

@@ -10,8 +10,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "ingest"
 
-# Bottom to top. The foundation modules (models, settings, errors, yamlfile, cachedir) sit under
-# every stage; the stages follow the data; the service wires them; the CLI sits on top.
+# Bottom to top. The foundation modules (models, settings, errors, yamlfile, cachedir, bulk) sit
+# under every stage; the stages follow the data; the service wires them; the CLI sits on top.
 ORDER = [
     "foundation",
     "fetch",
@@ -26,7 +26,7 @@ ORDER = [
     "web",
     "top",
 ]
-FOUNDATION = {"__init__", "errors", "settings", "models", "yamlfile", "cachedir"}
+FOUNDATION = {"__init__", "errors", "settings", "models", "yamlfile", "cachedir", "bulk"}
 TOP = {"cli", "__main__"}
 
 HEAVY = {  # library -> the one unit allowed to import it

@@ -86,6 +86,8 @@ class CasedTerm:
     @classmethod
     def of(cls, text: str) -> CasedTerm | None:
         """The term's case needs, or None when it ignores case (no capitals)."""
+        if text.lower() == text:  # most terms: every word of it is "lower", asks for any case
+            return None
         parts = tuple(word_pattern().findall(text))
         needs = tuple(word_need(p) for p in parts)
         return cls(text, parts, needs) if any(n != "any" for n in needs) else None

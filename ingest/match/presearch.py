@@ -11,6 +11,7 @@ from collections.abc import Iterable, KeysView, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
+from ingest.bulk import collector_paused
 from ingest.match.termindex import TermIndex, TextHits
 from ingest.match.terms import TermKind, words
 from ingest.rules.model import EntityCondition, NameSpec, Rule
@@ -140,7 +141,10 @@ class Presearch:
     """Every rule's terms in one index, and each rule filed under the terms that trigger it."""
 
     def __init__(self, rules: Iterable[Rule]) -> None:
-        rules = tuple(rules)
+        with collector_paused():
+            self._build(tuple(rules))
+
+    def _build(self, rules: tuple[Rule, ...]) -> None:
         self.index = TermIndex(p for rule in rules for p in _phrases(rule))
         self.compiled = tuple(_compile(rule, self.index) for rule in rules)
         self.by_id = {c.rule.id: c for c in self.compiled}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ingest.bulk import collector_paused
 from ingest.errors import RuleError, RuleFileErrors
 from ingest.rules.kept import keep_rules, kept_rules
 from ingest.rules.model import Rule
@@ -115,7 +116,8 @@ def load_rules_dir(
     files: dict[str, tuple[Rule, ...]] = {}
     for path in rule_files(rules_dir):
         try:
-            files[str(path)] = tuple(load_rule_file(path))
+            with collector_paused():
+                files[str(path)] = tuple(load_rule_file(path))
         except RuleFileErrors as exc:
             errors.extend(exc.errors)
             if last_good and str(path) in last_good:
