@@ -98,4 +98,7 @@ def stage_report(feed: Path, redis_url: str) -> Iterable[str]:
     whole = per_article_ms([articles], matcher.match_many) / count
     yield f"match_many, 1 keyword rule: {whole:.3f}"
     redis = redis_ms(articles, redis_url)
-    yield f"Redis (unseen check, story assignment, mark seen, remember): {redis:.3f}"
+    yield (
+        "stories and Redis (unseen check, SimHash of the content + story registry, mark seen, "
+        f"remember): {redis:.3f}"
+    )
