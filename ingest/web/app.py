@@ -62,7 +62,12 @@ def build_app(settings: Settings) -> Starlette:
         Route("/healthz", api.healthz),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
-    guard = Middleware(Guard, token=console.token, max_body_bytes=settings.web_max_body_bytes)
+    guard = Middleware(
+        Guard,
+        token=console.token,
+        max_body_bytes=settings.web_max_body_bytes,
+        wrong_tokens=console.wrong_tokens,
+    )
     app = Starlette(
         routes=routes,
         middleware=[guard],

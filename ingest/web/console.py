@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from starlette.responses import HTMLResponse
 from ingest.delivery.store import RuleActivity, Store
 from ingest.settings import Settings
 from ingest.web import charts
+from ingest.web.guard import WrongTokens
 from ingest.web.rules import LoadedRules, RuleView
 from ingest.web.views import HOURS_SHOWN
 
@@ -61,7 +61,7 @@ class Console:
         self.store = Store.from_settings(settings)
         self.rules = RuleView(settings)
         self.templates = _templates()
-        self.failed_signins = asyncio.Lock()  # wrong tokens are answered one at a time
+        self.wrong_tokens = WrongTokens()  # the sign-in form's and the guard's, one queue
 
     async def close(self) -> None:
         await self.store.close()

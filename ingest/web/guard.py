@@ -4,10 +4,14 @@ With a token set, every path but /healthz (and the sign-in page with its stylesh
 an API client sends `Authorization: Bearer TOKEN`; a browser signs in once and then carries an
 HttpOnly, SameSite=Strict cookie. The cookie holds an HMAC of the token, not the token, so a
 cookie that leaks does not reveal it. Pages without it redirect to sign-in; the API answers 401.
+A wrong token, whether in the sign-in form, a Bearer header or a cookie, is answered after
+WRONG_TOKEN_DELAY_S and one at a time (`WrongTokens`), so guessing is slow; the right token and
+requests without one never wait.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -23,6 +27,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 SESSION_COOKIE = "wirewatch_session"
+WRONG_TOKEN_DELAY_S = 1.0
 OPEN_PATHS = frozenset({"/healthz", "/signin", "/static/style.css"})
 # Scripts and styles only from the console itself: a value that slipped through escaping still
 # could not run. SVG pictures are inline markup, not images, so img-src stays 'self'.
@@ -53,16 +58,38 @@ def _header(scope: Scope, name: bytes) -> str:
 
 
 def is_signed_in(scope: Scope, token: str) -> bool:
+    return _credentials(scope, token) is True
+
+
+def _credentials(scope: Scope, token: str) -> bool | None:
+    """True: the token (or its session cookie) is given; False: a wrong one is; None: none."""
     bearer = _header(scope, b"authorization")
-    if bearer[:7].lower() == "bearer " and token_matches(bearer[7:].strip(), token):
-        return True
+    given = None
+    if bearer[:7].lower() == "bearer ":
+        if token_matches(bearer[7:].strip(), token):
+            return True
+        given = False
     cookie = SimpleCookie()
     try:
         cookie.load(_header(scope, b"cookie"))
     except Exception:  # a malformed Cookie header is no session, not a crash
-        return False
+        return given
     morsel = cookie.get(SESSION_COOKIE)
-    return morsel is not None and token_matches(morsel.value, session_value(token))
+    if morsel is None:
+        return given
+    return token_matches(morsel.value, session_value(token))
+
+
+class WrongTokens:
+    """Answers to wrong tokens wait WRONG_TOKEN_DELAY_S each, one after another."""
+
+    def __init__(self, delay_s: float = WRONG_TOKEN_DELAY_S) -> None:
+        self.delay_s = delay_s
+        self._turn = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self._turn:
+            await asyncio.sleep(self.delay_s)
 
 
 def safe_next(target: str) -> str:
@@ -89,19 +116,30 @@ class Guard:
     A body that says its length is refused here when it is too long; one sent in chunks is
     cut off while it is read (`app.read_body`)."""
 
-    def __init__(self, app: ASGIApp, token: str | None, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        token: str | None,
+        max_body_bytes: int,
+        wrong_tokens: WrongTokens | None = None,
+    ) -> None:
         self.app = app
         self.token = token
         self.max_body_bytes = max_body_bytes
+        self.wrong_tokens = wrong_tokens or WrongTokens()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         send = _with_headers(send)
-        if self.token and scope["path"] not in OPEN_PATHS and not is_signed_in(scope, self.token):
-            await self._refuse(scope, send)
-            return
+        if self.token and scope["path"] not in OPEN_PATHS:
+            given = _credentials(scope, self.token)
+            if given is not True:
+                if given is False:
+                    await self.wrong_tokens.wait()
+                await self._refuse(scope, send)
+                return
         length = _header(scope, b"content-length")
         if length.isdigit() and int(length) > self.max_body_bytes:
             await self._too_large(send)

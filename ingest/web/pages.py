@@ -4,8 +4,6 @@ the browser's session cookie."""
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -20,9 +18,6 @@ from ingest.web.views import alert_card, alert_record, feed_rows, rules_json
 
 ALERTS_SHOWN = 50
 COOKIE_MAX_AGE_S = 30 * 86400
-# A wrong token waits this long, one wrong attempt at a time, so guessing is slow; the right
-# token never waits.
-FAILED_SIGNIN_DELAY_S = 1.0
 
 
 def console_of(request: Request) -> Console:
@@ -113,8 +108,7 @@ async def signin_page(request: Request) -> Response:
     form = await console.read_form(request)
     target = safe_next(form.get("next", "/"))
     if not token_matches(form.get("token", ""), console.token):
-        async with console.failed_signins:
-            await asyncio.sleep(FAILED_SIGNIN_DELAY_S)
+        await console.wrong_tokens.wait()
         problem = "That is not the token (WIREWATCH_WEB_TOKEN)."
         return console.render(request, "signin.html", status=401, next=target, problem=problem)
     response = RedirectResponse(target, status_code=303)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from ingest.errors import ConfigError
 from ingest.web.charts import poll_strip, sparkline
-from ingest.web.guard import is_signed_in, safe_next, session_value
+from ingest.web.guard import Guard, WrongTokens, is_signed_in, safe_next, session_value
 from ingest.web.positions import PositionError, decode, encode
 from ingest.web.server import check_exposure, is_loopback
 from ingest.web.views import safe_url
@@ -121,3 +122,62 @@ def test_the_command_refuses_a_public_host_without_a_token() -> None:
     assert done.returncode != 0
     assert "refusing to listen on 0.0.0.0 without a token" in done.stderr
     assert "WIREWATCH_WEB_TOKEN" in done.stderr
+
+
+class CountedWaits(WrongTokens):
+    def __init__(self) -> None:
+        super().__init__(delay_s=0)
+        self.waits = 0
+
+    async def wait(self) -> None:
+        self.waits += 1
+        await super().wait()
+
+
+async def _through_guard(token: str, path: str, **headers: str) -> tuple[int, int, bool]:
+    """(status, waits for a wrong token, whether the app was reached) of one request."""
+    reached: list[bool] = []
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        reached.append(True)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message) -> None:  # type: ignore[no-untyped-def]
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    waits = CountedWaits()
+    guard = Guard(app, token=token, max_body_bytes=1000, wrong_tokens=waits)
+    await guard(scope(**headers) | {"type": "http", "path": path}, receive, send)
+    return sent[0]["status"], waits.waits, bool(reached)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "expected"),
+    [
+        ("/api/rules", {}, (401, 0, False)),  # no token at all: answered at once
+        ("/", {}, (303, 0, False)),
+        ("/api/rules", {"authorization": "Bearer guess"}, (401, 1, False)),  # wrong: waits
+        ("/", {"cookie": f"wirewatch_session={session_value('old-token')}"}, (303, 1, False)),
+        ("/api/rules", {"authorization": "Bearer s3cret"}, (200, 0, True)),
+        ("/", {"cookie": f"wirewatch_session={session_value('s3cret')}"}, (200, 0, True)),
+        ("/healthz", {"authorization": "Bearer guess"}, (200, 0, True)),  # open path
+    ],
+)
+async def test_a_wrong_token_waits_before_it_is_refused(
+    path: str, headers: dict[str, str], expected: tuple[int, int, bool]
+) -> None:
+    assert await _through_guard("s3cret", path, **headers) == expected
+
+
+async def test_wrong_tokens_are_answered_one_at_a_time() -> None:
+    wrong = WrongTokens(delay_s=0.05)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.gather(*(wrong.wait() for _ in range(4)))
+    assert loop.time() - started >= 4 * 0.05  # queued, not side by side
