@@ -102,6 +102,37 @@ def digest_message(alerts: list[dict[str, Any]], fmt: Format) -> Message:
     return Message(title, "\n".join(f"- {line}" for line in lines))
 
 
+def digest_that_fits(alerts: list[dict[str, Any]], fmt: Format, limit: Limit) -> int:
+    """How many of the first `alerts` one digest message can list within the service's limits:
+    the most that fit, and at least one (a single alert too long for the service is the
+    service's to cut or refuse); 0 for none."""
+    fits, over = 1, len(alerts) + 1  # a message of `fits` alerts is sent; `over` is too many
+    while over - fits > 1:  # one more alert never makes a message smaller: halve the range
+        middle = (fits + over) // 2
+        if limit.holds(digest_message(alerts[:middle], fmt)):
+            fits = middle
+        else:
+            over = middle
+    return min(fits, len(alerts)) if alerts else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """What one message to a service may hold: characters of body (with the title, where the
+    service has no title field) and lines (0: any number)."""
+
+    chars: int
+    lines: int = 0
+    title_in_body: bool = False
+
+    def size(self, message: Message) -> int:
+        return len(message.body) + (len(message.title) + 2 if self.title_in_body else 0)
+
+    def holds(self, message: Message) -> bool:
+        lines = message.body.count("\n") + 1 + (1 if self.title_in_body else 0)
+        return self.size(message) <= self.chars and (not self.lines or lines <= self.lines)
+
+
 def _digest_line(alert: dict[str, Any], fmt: Format) -> str:
     article = alert.get("article") or {}
     title = str(article.get("title") or UNTITLED)

@@ -22,7 +22,7 @@ from ingest.delivery.store import Store
 from ingest.errors import StoreError
 from ingest.notify.config import Destination
 from ingest.notify.health import Health
-from ingest.notify.messages import Message, alert_message, digest_message
+from ingest.notify.messages import Message, alert_message, digest_message, digest_that_fits
 from ingest.notify.sender import Outcome, send
 from ingest.service.metrics import Metrics
 from ingest.settings import Settings
@@ -242,6 +242,10 @@ class Runner:
 
     async def _send_digest(self, entries: list[Entry]) -> bool:
         readable = [(e, a) for e in entries if (a := await self._readable(e)) is not None]
+        # As many as one message to this service can hold: the rest stay pending (this
+        # notifier's own) and go in the next message of this digest.
+        fmt, limit = self.dest.service.body_format, self.dest.service.limit
+        readable = readable[: max(1, digest_that_fits([a for _, a in readable], fmt, limit))]
         verdicts = await self.state.begin([e for e, _ in readable], self._lock_ms)
         done = [e for (e, _), v in zip(readable, verdicts, strict=True) if v == "done"]
         await self.state.ack(done)

@@ -9,7 +9,7 @@ from typing import Any
 import apprise
 from apprise.manager_plugins import NotificationManager
 
-from ingest.notify.messages import Format
+from ingest.notify.messages import Format, Limit
 
 _FORMATS: dict[str, Format] = {"text": "text", "markdown": "markdown", "html": "html"}
 
@@ -21,6 +21,7 @@ class Service:
     plugin: Any
     shown: str  # the URL as Apprise shows it, passwords and tokens masked, without its query
     body_format: Format
+    limit: Limit  # what one message may hold: a digest is cut to fit
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,19 @@ def parse(url: str) -> Service | None:
     # Apprise's privacy rendering masks passwords and tokens it knows, but shows header and
     # parameter values (`+X-Token=...`), so the query is not shown at all.
     shown = str(plugin.url(privacy=True)).partition("?")[0]
-    return Service(plugin, shown, _preferred_format(plugin))
+    return Service(plugin, shown, _preferred_format(plugin), _limit(plugin))
+
+
+def _limit(plugin: Any) -> Limit:
+    # Apprise's own numbers for the service (Telegram 4,096 characters, SMS 160, ...), with room
+    # for what Apprise adds when it converts the format. Beyond them a service refuses a message
+    # or cuts it, and a refused digest would be retried for ever.
+    chars = int(getattr(plugin, "body_maxlen", 0) or 0)
+    return Limit(
+        chars=max(chars * 9 // 10, 1) if chars > 0 else 1 << 30,
+        lines=max(int(getattr(plugin, "body_max_line_count", 0) or 0), 0),
+        title_in_body=int(getattr(plugin, "title_maxlen", 1) or 0) <= 0,
+    )
 
 
 def _preferred_format(plugin: Any) -> Format:

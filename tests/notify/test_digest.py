@@ -76,3 +76,34 @@ def test_digest_lists_every_alert_once_in_a_few_messages(
     # One message per period, not one per alert.
     assert len(hook.messages()) <= 10
     assert all(m["title"].startswith("wirewatch: ") for m in hook.messages())
+
+
+def test_a_digest_longer_than_the_service_takes_goes_in_parts(
+    tmp_path: Path,
+    make_settings,
+    key_prefix: str,
+    real_redis_cleanup: None,
+    notifiers: Notifiers,
+    channel_base: str,
+) -> None:
+    # Apprise's json:// takes 32,768 characters a message: 100 alerts with long titles are more
+    # than that, so one period's digest goes in several messages, each within the limit.
+    channel = f"{channel_base}:long"
+    hook = Webhook()
+    hook.start()
+    notify_file = tmp_path / "notify.yaml"
+    notify_file.write_text(
+        f'notify:\n  - id: long\n    channels: ["{channel}"]\n    to: "{hook.url("long")}"\n'
+        "    digest_s: 2\n"
+    )
+    title = "Ceasefire talks go on into the night as negotiators trade drafts " * 6
+    alerts = [make_alert(channel, n, title=f"{n}: {title}") for n in range(100)]
+    try:
+        notifiers.start(notify_env(key_prefix, notify_file))
+        publish(make_settings(), alerts)
+        wait_for(lambda: set(range(100)) <= set(listed(hook)), 60, "every alert in a digest")
+    finally:
+        hook.stop()
+    assert sorted(listed(hook)) == list(range(100))
+    assert len(hook.messages()) >= 2
+    assert all(len(m["message"]) <= 32_768 for m in hook.messages())
