@@ -159,9 +159,10 @@ def drop_boilerplate(lines: Iterable[str]) -> list[str]:
     return [line for line in lines if not is_boilerplate(line)]
 
 
-# Kept for the last few texts: a text folded twice in a row (a title for the id and the
-# fingerprint) is folded once.
-@functools.lru_cache(maxsize=8)
+# Kept for the last texts folded: normalize folds each article's title and body (for its id and
+# fingerprint), and the story stage folds the body again for its SimHash when none of it is
+# boilerplate, a batch (match_batch_articles, 256) later. 1,024 folds (~2-3 MB) span a batch.
+@functools.lru_cache(maxsize=1024)
 def fold_for_dedup(text: str) -> str:
     """Casefolded, accent-free, quotes and dashes flattened, one space between words."""
     # Compatibility forms first ("𝕬" -> "A"), so casefolding sees plain letters; casefolding can
