@@ -1,6 +1,7 @@
 """The per-article path against the floor: reading a feed and its words once.
 
     .venv/bin/python bench/bench_pipeline.py [--articles 1500] [--repeats 1] [--skip-ner]
+        [--skip-stages] [--corpus remixed|shuffled]
 
 Generates one RSS file of real-text articles (bench/pipeline_corpus.py) and measures, in the
 same run, each as a fresh subprocess with its wall time:
@@ -167,13 +168,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=1, help="runs of each figure")
     parser.add_argument("--skip-ner", action="store_true", help="leave out the NER economy")
     parser.add_argument("--skip-stages", action="store_true", help="leave out per-stage figures")
+    parser.add_argument(
+        "--corpus",
+        choices=("remixed", "shuffled"),
+        default="remixed",
+        help="whole seed sentences (the story stage's worst case) or their words shuffled "
+        "(different stories); see bench/pipeline_corpus.py",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="wirewatch-bench-") as folder:
         work = Path(folder)
         feed = work / "feed.xml"
-        candidates = write_feed(feed, args.articles)
+        candidates = write_feed(feed, args.articles, corpus=args.corpus)
         print(
-            f"{args.articles} articles ({feed.stat().st_size / 1e6:.1f} MB RSS), "
+            f"{args.articles} {args.corpus} articles ({feed.stat().st_size / 1e6:.1f} MB RSS), "
             f"{candidates} mention a ceasefire"
         )
         end_to_end(work, feed, args)

@@ -3,6 +3,12 @@
 Deterministic (one seeded generator): the same arguments always give the same feed file.
 Only `ceasefire_share` of the articles mention a ceasefire, so the rule `all: [ceasefire]`
 picks out that share and no more.
+
+Two corpora. "remixed": whole seed sentences, about 120 of them, so each sentence is in many
+articles: to the story stage every article shares sentences and openings with many others (its
+source's "boilerplate", candidates to verify), the worst case for it. "shuffled": the same
+sentences with their inner words in a new order each time they are used, so articles share
+words but hardly a sentence or an opening: a feed of different stories, the common case.
 """
 
 from __future__ import annotations
@@ -44,13 +50,28 @@ def seed_sentences() -> tuple[list[str], list[str]]:
     )
 
 
+def shuffled(rng: random.Random, sentence: str) -> str:
+    """The sentence with the words between its first and its last in another order."""
+    words = sentence.split()
+    inner = words[1:-1]
+    rng.shuffle(inner)
+    return " ".join([words[0], *inner, words[-1]]) if len(words) > 2 else sentence
+
+
 def article_paragraphs(
-    rng: random.Random, plain: list[str], ceasefire: list[str], candidate: bool, words: int
+    rng: random.Random,
+    plain: list[str],
+    ceasefire: list[str],
+    candidate: bool,
+    words: int,
+    shuffle_words: bool = False,
 ) -> list[str]:
     """Sentences in paragraphs of 2-4, about `words` words in all."""
     chosen: list[str] = [rng.choice(ceasefire)] if candidate else []
     while sum(len(s.split()) for s in chosen) < words:
         chosen.append(rng.choice(plain))
+    if shuffle_words:
+        chosen = [shuffled(rng, s) for s in chosen]
     rng.shuffle(chosen)
     paragraphs = []
     while chosen:
@@ -75,9 +96,17 @@ def rss_item(number: int, title: str, paragraphs: list[str], published: datetime
 
 
 def write_feed(
-    path: Path, count: int, *, seed: int = 12, ceasefire_share: float = 0.05, words: int = 280
+    path: Path,
+    count: int,
+    *,
+    seed: int = 12,
+    ceasefire_share: float = 0.05,
+    words: int = 280,
+    corpus: str = "remixed",
 ) -> int:
     """Write an RSS file of `count` distinct articles; returns how many mention a ceasefire."""
+    if corpus not in ("remixed", "shuffled"):
+        raise ValueError(f"corpus is remixed or shuffled, not {corpus!r}")
     rng = random.Random(seed)
     plain, ceasefire = seed_sentences()
     candidates = set(rng.sample(range(count), round(count * ceasefire_share)))
@@ -86,7 +115,9 @@ def write_feed(
     items = []
     for number in range(count):
         while True:
-            paragraphs = article_paragraphs(rng, plain, ceasefire, number in candidates, words)
+            paragraphs = article_paragraphs(
+                rng, plain, ceasefire, number in candidates, words, corpus == "shuffled"
+            )
             if paragraphs[0] not in seen:  # distinct openings: distinct articles
                 break
         seen.add(paragraphs[0])
