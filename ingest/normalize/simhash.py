@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import partial
+from operator import methodcaller
 
 import numpy as np
 
@@ -56,23 +58,21 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> list[str]:
     words = _WORD.findall(fold_for_dedup(text))
     if len(words) <= size:
         return [" ".join(words)] if words else []
-    return [" ".join(words[i : i + size]) for i in range(len(words) - size + 1)]
+    return list(map(" ".join, zip(*(words[i:] for i in range(size)), strict=False)))
+
+
+_DIGEST = methodcaller("digest")
 
 
 def _feature_hashes(found: list[str], *keys: bytes) -> list[bytes]:
     """Per key, each shingle's 64-bit feature hash (8 big-endian bytes apiece) in shingle order."""
     # blake2b, not hash(): the value must be the same in every process and on every machine.
-    # One keyed state per key, copied for each shingle (cheaper than keying a new one), and all
-    # keys in one loop over the shingles.
-    states = [hashlib.blake2b(digest_size=8, key=key) for key in keys]
-    digests: list[list[bytes]] = [[] for _ in keys]
-    for shingle in found:
-        encoded = shingle.encode("utf-8")
-        for state, out in zip(states, digests, strict=True):
-            copy = state.copy()
-            copy.update(encoded)
-            out.append(copy.digest())
-    return [b"".join(out) for out in digests]
+    # map() over C callables: no Python bytecode runs per shingle.
+    encoded = list(map(str.encode, found))
+    return [
+        b"".join(map(_DIGEST, map(partial(hashlib.blake2b, digest_size=8, key=key), encoded)))
+        for key in keys
+    ]
 
 
 def simhash(text: str) -> int:

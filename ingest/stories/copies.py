@@ -177,7 +177,9 @@ class LocalStories:
 
     def assign(self, article: Article) -> Story:
         counts = self._units.setdefault(source_key(article), Counter())
-        prepared = prepare(article, {u for u, n in counts.items() if n >= REPEATED_IN_STORIES})
+        body = split_content(article.body)
+        repeated = {u for u in unit_keys(body) if counts[u] >= REPEATED_IN_STORIES}
+        prepared = prepare(article, repeated, body)
         story_id, how = self._exact.get(prepared.exact_key), "exact"
         if story_id is None:
             story_id, how = self._nearest(prepared), "near"

@@ -10,9 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.stories.content import (
+    _TOKEN,
     LEDE_KEYS,
     MIN_CONTENT_WORDS,
     Features,
+    _numbers,
     content_lines,
     is_editor_note,
     lede_keys,
@@ -140,3 +142,13 @@ def test_lede_keys_are_stable_and_only_for_text() -> None:
     keys = lede_keys(words)
     assert len(keys) == LEDE_KEYS and keys == lede_keys(list(words))
     assert lede_keys([]) == []
+
+
+_NUMBERISH = st.text(alphabet=st.sampled_from(list("ab9 0.,:_'’-éÉ٣²\n")), max_size=60)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_NUMBERISH | st.text(max_size=60))
+def test_numbers_are_the_tokens_that_open_with_a_digit(text: str) -> None:
+    # Features.of reads ASCII text's numbers with _NUMBER alone: _TOKEN's digit tokens.
+    assert _numbers(text) == [t for t in _TOKEN.findall(text) if t[0].isdigit()]
