@@ -131,17 +131,18 @@ if not story_id then
       local by_band = i < 4 + band_count
       local entries = redis.call('HGETALL', KEYS[i])
       for j = 1, #entries, 2 do
+        -- "<simhash 16>|<check 16>|<story id>|<expires, 10 digits>": read by position
         local other, value = entries[j], entries[j + 1]
-        local h, c, candidate, expires = string.match(value, '^(%x+)|(%x+)|(.+)|(%d+)$')
-        if tonumber(expires) <= now then
+        if tonumber(string.sub(value, -10)) <= now then
           redis.call('HDEL', KEYS[i], other)
         elseif other ~= article_id and not listed[other] and not seen[other]
             and not (by_band and tested[other]) then
-          local bits = hamming(simhash, h)
+          local bits = hamming(simhash, value)
           if by_band then tested[other] = true end
-          if not by_band or (bits <= max_bits and hamming(check, c) <= max_check_bits) then
+          if not by_band or (bits <= max_bits
+              and hamming(check, string.sub(value, 18, 33)) <= max_check_bits) then
             listed[other] = true
-            table.insert(found, {other, candidate, bits})
+            table.insert(found, {other, string.sub(value, 35, -12), bits})
           end
         end
       end
@@ -165,7 +166,8 @@ local is_new = 0
 if not story_id then
   story_id, is_new, how = article_id, 1, 'new'
 end
-local entry = simhash .. '|' .. check .. '|' .. story_id .. '|' .. tostring(now + window_s)
+local expires = string.format('%010d', now + window_s)
+local entry = simhash .. '|' .. check .. '|' .. story_id .. '|' .. expires
 redis.call('SET', fp_key, story_id, 'EX', window_s)
 redis.call('SET', doc_key, doc, 'EX', window_s)
 for i = 4, #KEYS do
@@ -187,8 +189,8 @@ if is_new == 1 and #ARGV > 17 then
   end
   redis.call('EXPIRE', units_key, window_s)
 end
-local title = ''
-local first = redis.call('GET', story_prefix .. 'doc:' .. story_id)
+local title = ''  -- a new story's is the article's own: the caller has it
+local first = is_new == 0 and redis.call('GET', story_prefix .. 'doc:' .. story_id)
 if first then
   local ok, record = pcall(cjson.decode, first)
   if ok and type(record) == 'table' and type(record.title) == 'string' then title = record.title end
@@ -382,7 +384,7 @@ class StoryRegistry:
             story_id=_text(story_id),
             sources=tuple(SourceRef(*json.loads(_text(raw))) for raw in sources),
             is_new=bool(int(is_new)),
-            title=_text(title),
+            title=_text(title) if int(is_new) == 0 else article.title,
             how=_text(how),
         )
         if not story.is_new:
