@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from ingest.models import Article, SourceRef
 from ingest.normalize.simhash import bands, is_near, simhash_pair
 from ingest.stories.content import (
+    LEDE_WINDOW,
     MIN_CONTENT_WORDS,
     Features,
     Lines,
@@ -48,7 +49,7 @@ class Story:
     how: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Prepared:
     """An article as story assignment sees it."""
 
@@ -56,14 +57,24 @@ class Prepared:
     lines: list[str]  # the content: editor's notes and the source's repeated sentences left out
     simhash: int
     simhash_check: int
-    features: Features
+    words: int  # words of the content
     units: list[str]  # sentence keys of the whole body, for the per-source counts
     lede_keys: list[str]  # min-hash keys of the opening words (see content.LEDE_KEYS)
+    own: Lines = field(repr=False)  # the content's sentences
+    _features: Features | None = field(default=None, repr=False)
+
+    @property
+    def features(self) -> Features:
+        """What `verify` compares, computed when there is a candidate to verify: most articles
+        of a feed of different stories have none."""
+        if self._features is None:
+            self._features = Features.of(self.article.title, self.own)
+        return self._features
 
     @property
     def searchable(self) -> bool:
         """Enough text of its own to be compared with other stories at all."""
-        return self.simhash != 0 and self.features.words >= MIN_CONTENT_WORDS
+        return self.simhash != 0 and self.words >= MIN_CONTENT_WORDS
 
     @property
     def exact_key(self) -> str:
@@ -95,10 +106,11 @@ def prepare(
     lines = [" ".join(s.text for s in line) for line in own]
     # Hashed here, once, on what is compared: the content, without the source's boilerplate.
     near, check = simhash_pair("\n".join(lines))
-    features = Features.of(article.title, own)
+    content = [w for line in own for s in line for w in s.words]  # as Features.of reads it
     return Prepared(
-        article, lines, near, check, features, unit_keys(body), lede_keys(features.opening)
-    )
+        article, lines, near, check, len(content), unit_keys(body),
+        lede_keys(content[:LEDE_WINDOW]), own,
+    )  # fmt: skip
 
 
 def unit_keys(body: Lines) -> list[str]:

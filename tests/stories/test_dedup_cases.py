@@ -14,7 +14,8 @@ from itertools import combinations
 import pytest
 import redis.asyncio as aioredis
 
-from ingest.stories.copies import LocalStories
+from ingest.stories.content import lede_keys
+from ingest.stories.copies import LocalStories, prepare
 from ingest.stories.registry import Story, StoryRegistry
 from tests.stories.casebook import Item, all_items, group_files, labelled_pairs, load_group
 
@@ -108,3 +109,12 @@ def grouping(stories: list[Story]) -> set[frozenset[int]]:
     for n, story in enumerate(stories):
         groups.setdefault(story.story_id, set()).add(n)
     return {frozenset(g) for g in groups.values()}
+
+
+@pytest.mark.parametrize("item", ITEMS, ids=lambda i: i.article.id[:12])
+def test_what_is_read_before_the_features_agrees_with_them(item: Item) -> None:
+    # prepare() counts the words and keys the lede without the features (computed only for a
+    # candidate): the same figures as the features give.
+    prepared = prepare(item.article)
+    assert prepared.words == prepared.features.words
+    assert prepared.lede_keys == lede_keys(prepared.features.opening)
