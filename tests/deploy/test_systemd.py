@@ -205,3 +205,14 @@ def test_web_unit_is_hardened_and_writes_nothing() -> None:
                        "ProtectHome": "yes"}.items():  # fmt: skip
         assert svc[key] == [value], key
     assert "ReadWritePaths" not in svc and "StateDirectory" not in svc
+
+
+@pytest.mark.timeout(10)
+def test_caches_go_to_the_units_cache_directory() -> None:
+    # Home is hidden (ProtectHome): without this, every start unpacks the language model and
+    # parses every rule file again. cache_dir() is $XDG_CACHE_HOME/wirewatch.
+    svc = service()
+    assert svc["CacheDirectory"] == ["wirewatch"]
+    assert PurePosixPath(unit_environment()["XDG_CACHE_HOME"], "wirewatch") == PurePosixPath(
+        "/var/cache/wirewatch"
+    )
