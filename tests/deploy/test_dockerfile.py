@@ -129,6 +129,16 @@ def test_model_is_checked_at_build_time() -> None:
 
 
 @pytest.mark.timeout(10)
+def test_the_language_model_is_unpacked_into_the_cache_at_build_time() -> None:
+    # cache_dir() is $XDG_CACHE_HOME/wirewatch: the build's unpacking is what a container reads.
+    env = stage_env(final_stage())
+    assert env["XDG_CACHE_HOME"] == "/var/cache"
+    runs = " ".join(args for keyword, args in final_stage() if keyword == "RUN")
+    assert "from ingest.normalize.language import detect_language" in runs
+    assert "chown -R 10001:10001 /var/cache/wirewatch" in runs
+
+
+@pytest.mark.timeout(10)
 def test_runs_as_non_root() -> None:
     user = last("USER").split(":")[0]
     assert user not in {"root", "0"}
