@@ -14,6 +14,8 @@ Keys (all under `key_prefix + "story:"`, all expiring `window_s` after they were
 
     story:fp:<fingerprint>     -> story id (short items: fp:id:<article id>, themselves only)
     story:band:<band label>    -> hash {article id: "<simhash>|<check>|<story id>|<expires at>"}
+                                  (16 hex digits, 16 hex digits, the id, 10 digits: read by
+                                  position)
     story:lede:<min-hash key>  -> the same, found by a shared lede min-hash (`content.lede_keys`)
     story:doc:<article id>     -> JSON {title, source, text}: what verifies a later copy
     story:src:<story id>       -> list of outlet JSON, first outlet first
@@ -29,11 +31,12 @@ calls), so two workers assigning copies of one story at once still end with one 
 runs scripts one at a time, and the second finds the first's entry to verify.
 
 `assign_many` takes a batch (a poll's new articles) and keeps the round trips per article low:
-the per-source sentence counts of the whole batch are read in one call up front (and counted on
-in memory as the batch's new stories add to them), so an article whose source has boilerplate
-is hashed once, without it, and its first call is usually its last; candidates' texts are read
-in one MGET per round, and their features are kept (FEATURES_KEPT, the most recently used), as
-the same recent articles are the candidates of many.
+the per-source sentence counts of the whole batch are read in one call up front and counted on
+in memory as if each article starts a story, so an article whose source has boilerplate is
+hashed once, without it; the first calls of the whole batch go in one pipeline, and only an
+article with candidates to verify goes on alone; candidates' texts are read in one MGET, and
+their features are kept (`copies.FEATURES_KEPT`, the most recently used), as the same recent
+articles are the candidates of many.
 
 Band entries carry their own expiry because a band key shared by many stories would otherwise
 live for ever. The script builds key names itself (story ids are known only inside), so it needs
