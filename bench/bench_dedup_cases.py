@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ingest.normalize.simhash import bands, is_near  # noqa: E402
+from ingest.normalize.simhash import bands, is_near, simhash_pair  # noqa: E402
 from ingest.stories.content import (  # noqa: E402
     COVER_SHARE,
     LEDE_SHARE,
@@ -69,24 +69,22 @@ def rates(items: list[Item], story_of: StoryOf) -> tuple[int, int, int, int, int
 def simhash_only(items: list[Item]) -> StoryOf:
     """The rule before issue 9: an exact repeat, or the nearest SimHash pair sharing a band."""
     story_of: StoryOf = {}
-    seen: list[tuple[Item, str]] = []
+    seen: list[tuple[tuple[int, int], str]] = []  # (SimHash pair of the whole body, story)
     exact: dict[str, str] = {}
     for item in items:
         a = item.article
+        mine = simhash_pair(a.body)  # of the whole body, as normalize computed it then
         story = exact.get(a.fingerprint)
-        if story is None and a.simhash:
+        if story is None and mine[0]:
             near = [
-                (bin(a.simhash ^ b.article.simhash).count("1"), s)
-                for b, s in seen
-                if is_near(
-                    (a.simhash, a.simhash_check), (b.article.simhash, b.article.simhash_check)
-                )
-                and set(bands(a.simhash)) & set(bands(b.article.simhash))
+                ((mine[0] ^ theirs[0]).bit_count(), s)
+                for theirs, s in seen
+                if is_near(mine, theirs) and set(bands(mine[0])) & set(bands(theirs[0]))
             ]
             story = min(near)[1] if near else None
         story = story or a.id
         exact[a.fingerprint] = story
-        seen.append((item, story))
+        seen.append((mine, story))
         story_of[a.id] = story
     return story_of
 
