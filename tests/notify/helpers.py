@@ -217,6 +217,25 @@ def notify_env(prefix: str, notify_file: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+def one_destination(
+    folder: Path,
+    prefix: str,
+    dest_id: str,
+    channel: str,
+    to: str,
+    digest_s: int = 0,
+    **extra: str,
+) -> dict[str, str]:
+    """Write a notify.yaml of one destination into `folder`; the notifier's environment for it
+    (`extra`: more variables, such as the secrets `to` names)."""
+    digest = f"    digest_s: {digest_s}\n" if digest_s else ""
+    notify_file = folder / "notify.yaml"
+    notify_file.write_text(
+        f'notify:\n  - id: {dest_id}\n    channels: ["{channel}"]\n    to: "{to}"\n{digest}'
+    )
+    return notify_env(prefix, notify_file, **extra)
+
+
 class Notifiers:
     """`wirewatch notify` processes; their stdout and stderr kept in files."""
 

@@ -15,12 +15,17 @@ from tests.notify.helpers import (
     Webhook,
     backlog,
     make_alert,
-    notify_env,
+    one_destination,
     publish,
     wait_for,
 )
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.redis, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("real_redis_cleanup"),
+]
 
 
 def titles(hook: Webhook) -> list[str]:
@@ -28,20 +33,11 @@ def titles(hook: Webhook) -> list[str]:
 
 
 def test_down_then_up_killed_and_restarted_each_alert_once(
-    tmp_path: Path,
-    make_settings,
-    key_prefix: str,
-    real_redis_cleanup: None,
-    notifiers: Notifiers,
-    channel_base: str,
+    tmp_path: Path, make_settings, key_prefix: str, notifiers: Notifiers, channel_base: str
 ) -> None:
     channel = f"{channel_base}:desk"
     hook = Webhook()
-    notify_file = tmp_path / "notify.yaml"
-    notify_file.write_text(
-        f'notify:\n  - id: desk-hook\n    channels: ["{channel}"]\n    to: "{hook.url()}"\n'
-    )
-    env = notify_env(key_prefix, notify_file)
+    env = one_destination(tmp_path, key_prefix, "desk-hook", channel, hook.url())
     settings = make_settings()
     first = notifiers.start(env)
     alerts = [make_alert(channel, n) for n in range(20)]

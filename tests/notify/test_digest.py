@@ -16,12 +16,17 @@ from tests.notify.helpers import (
     Webhook,
     backlog,
     make_alert,
-    notify_env,
+    one_destination,
     publish,
     wait_for,
 )
 
-pytestmark = [pytest.mark.timeout(120), pytest.mark.redis, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("real_redis_cleanup"),
+]
 LINK = re.compile(r"https://news\.example\.org/story/(\d+)")
 
 
@@ -31,23 +36,13 @@ def listed(hook: Webhook) -> list[int]:
 
 
 def test_digest_lists_every_alert_once_in_a_few_messages(
-    tmp_path: Path,
-    make_settings,
-    key_prefix: str,
-    real_redis_cleanup: None,
-    notifiers: Notifiers,
-    channel_base: str,
+    tmp_path: Path, make_settings, key_prefix: str, notifiers: Notifiers, channel_base: str
 ) -> None:
     base = channel_base
     channels = [f"{base}:east", f"{base}:west"]
     hook = Webhook()
     hook.start()
-    notify_file = tmp_path / "notify.yaml"
-    notify_file.write_text(
-        "notify:\n  - id: daily\n"
-        f'    channels: ["{base}:*"]\n    to: "{hook.url("digest")}"\n    digest_s: 2\n'
-    )
-    env = notify_env(key_prefix, notify_file)
+    env = one_destination(tmp_path, key_prefix, "daily", f"{base}:*", hook.url("digest"), 2)
     settings = make_settings()
     alerts = [make_alert(channels[n % 2], n) for n in range(30)]
     try:
@@ -79,27 +74,18 @@ def test_digest_lists_every_alert_once_in_a_few_messages(
 
 
 def test_a_digest_longer_than_the_service_takes_goes_in_parts(
-    tmp_path: Path,
-    make_settings,
-    key_prefix: str,
-    real_redis_cleanup: None,
-    notifiers: Notifiers,
-    channel_base: str,
+    tmp_path: Path, make_settings, key_prefix: str, notifiers: Notifiers, channel_base: str
 ) -> None:
     # Apprise's json:// takes 32,768 characters a message: 100 alerts with long titles are more
     # than that, so one period's digest goes in several messages, each within the limit.
     channel = f"{channel_base}:long"
     hook = Webhook()
     hook.start()
-    notify_file = tmp_path / "notify.yaml"
-    notify_file.write_text(
-        f'notify:\n  - id: long\n    channels: ["{channel}"]\n    to: "{hook.url("long")}"\n'
-        "    digest_s: 2\n"
-    )
+    env = one_destination(tmp_path, key_prefix, "long", channel, hook.url("long"), 2)
     title = "Ceasefire talks go on into the night as negotiators trade drafts " * 6
     alerts = [make_alert(channel, n, title=f"{n}: {title}") for n in range(100)]
     try:
-        notifiers.start(notify_env(key_prefix, notify_file))
+        notifiers.start(env)
         publish(make_settings(), alerts)
         wait_for(lambda: set(range(100)) <= set(listed(hook)), 60, "every alert in a digest")
     finally:

@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify.helpers import Mailbox, Notifiers, make_alert, notify_env, publish, wait_for
+from tests.notify.helpers import Mailbox, Notifiers, make_alert, one_destination, publish, wait_for
 
-pytestmark = [pytest.mark.timeout(90), pytest.mark.redis, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.timeout(90),
+    pytest.mark.redis,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("real_redis_cleanup"),
+]
 USER, PASSWORD = "desk", "Sm7pPassw0rdXq"
 
 
@@ -24,18 +29,15 @@ def text_of(message: Message) -> str:
 
 
 def test_an_alert_arrives_as_an_email_read_back_from_the_server(
-    tmp_path: Path, make_settings, key_prefix: str, real_redis_cleanup: None,
-    notifiers: Notifiers, channel_base: str,
-) -> None:  # fmt: skip
+    tmp_path: Path, make_settings, key_prefix: str, notifiers: Notifiers, channel_base: str
+) -> None:
     channel = f"{channel_base}:mail"
     with Mailbox(USER, PASSWORD) as box:
-        notify_file = tmp_path / "notify.yaml"
         to = (f"mailto://${{SMTP_USER}}:${{SMTP_PASS}}@127.0.0.1:{box.port}"
               "?to=desk@example.org&from=wirewatch@example.org")  # fmt: skip
-        notify_file.write_text(
-            f'notify:\n  - id: desk-email\n    channels: ["{channel}"]\n    to: "{to}"\n'
+        env = one_destination(
+            tmp_path, key_prefix, "desk-email", channel, to, SMTP_USER=USER, SMTP_PASS=PASSWORD
         )
-        env = notify_env(key_prefix, notify_file, SMTP_USER=USER, SMTP_PASS=PASSWORD)
         alert = make_alert(channel, 7, title="Leaders agree a ceasefire <at last> & talks")
         notifiers.start(env)
         publish(make_settings(), [alert])
