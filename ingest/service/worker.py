@@ -17,11 +17,13 @@ import os
 import signal
 import socket
 import sys
+import threading
 import uuid
 from collections.abc import AsyncIterator
 from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 
 from ingest.delivery.handoff import ArticleQueue
 from ingest.delivery.store import Store, describe_url
@@ -37,7 +39,8 @@ from ingest.service.pipeline import BatchReport, Pipeline
 from ingest.service.reporter import Reporter
 from ingest.service.rulebook import RuleBook
 from ingest.service.spoolwatch import SpoolWatcher
-from ingest.service.stages import Stages
+from ingest.service.stages import CANCEL_WITHIN_S, Stages
+from ingest.service.stopping import STOP_MARGIN_S, HardStop, cancel_all
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +77,9 @@ class Worker:
         self.stages: Stages | None = None  # while the service runs
         self.spools = SpoolWatcher(self._landed)
         self.reporter = Reporter(settings, self.metrics)
+        self.hard_stop = HardStop(self._still_running)
         self._signals = 0
+        self._tick: asyncio.Task[object] | None = None  # the heartbeat running now, if any
 
     # -- start ------------------------------------------------------------------------------
 
@@ -155,9 +160,15 @@ class Worker:
                 else:
                     await self._poll_until_stopped(scheduler, pipeline, store)
         finally:
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-            await store.close()
+            await self._stop_ticks(scheduler)
+            closing = asyncio.create_task(store.close(), name="closing Redis")
+            await asyncio.wait({closing}, timeout=CANCEL_WITHIN_S)  # a dead Redis: let go
+            # Nothing of ours outlives the service: asyncio.run would cancel each task only
+            # once and then wait for it without a bound (see `stopping.py`).
+            others = asyncio.all_tasks() - {asyncio.current_task()}
+            left = await cancel_all([t for t in others if t is not None], CANCEL_WITHIN_S)
+            if left:
+                log.warning("tasks still running at exit: %s", ", ".join(sorted(left)))
 
     def _article_queue(self, store: Store) -> ArticleQueue:
         idle_ms = int(self.settings.handoff_claim_idle_s * 1000)
@@ -192,7 +203,7 @@ class Worker:
         try:
             await stages.run(self.stopping, self.stopped_hard)
         finally:
-            scheduler.shutdown(wait=False)
+            await self._stop_ticks(scheduler)
             await self.spools.close()
 
     def _start_ticks(self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store) -> None:
@@ -241,11 +252,12 @@ class Worker:
         wake the dispatcher (which also wakes itself whenever a poll ends or a file lands)."""
         if self.stopping.is_set():
             return
+        self._tick = asyncio.current_task()
         self.metrics.heartbeat()
         if self.sources.refresh():
             self._watch_spools()
             await pipeline.note_sources(self.sources.sources)
-        delivered = await pipeline.publisher.deliver_outbox()
+        delivered = await pipeline.publisher.deliver_outbox(self.stopping.is_set)
         self.reporter.redis(store.health, pipeline.publisher.outbox.depth(), delivered)
         if self.stages is not None:
             self.reporter.lag(self.sources.sources, pipeline.known_state, self.stages.started_at)
@@ -276,8 +288,26 @@ class Worker:
                 self.settings.shutdown_grace_s,
             )
             self.stopping.set()
+            self.hard_stop.arm(self.settings.shutdown_grace_s + STOP_MARGIN_S)
         else:
             log.warning("second signal: stopping now")
             self.stopped_hard.set()
-            if self.stages is not None:
-                self.stages.cancel_fetches()
+            self.stopping.set()
+            self.hard_stop.arm(STOP_MARGIN_S)
+
+    async def _stop_ticks(self, scheduler: AsyncIOScheduler) -> None:
+        """No more heartbeats, and the one running (an outbox replay, say) ends now."""
+        if scheduler.state == STATE_RUNNING:
+            scheduler.shutdown(wait=False)  # takes effect later in the loop ...
+            scheduler.pause()  # ... so no tick starts meanwhile, and no second shutdown
+        if self._tick is not None:
+            await cancel_all([self._tick], CANCEL_WITHIN_S)
+            self._tick = None
+
+    def _still_running(self) -> str:
+        """For the hard stop's last line (called from its thread: plain reads only)."""
+        cut = self.stages.cut_off if self.stages is not None else ()
+        threads = [t.name for t in threading.enumerate() if not t.daemon and t.is_alive()]
+        threads = [name for name in threads if name != "MainThread"]
+        parts = [f"polls of {', '.join(cut)}" if cut else "", f"threads {', '.join(threads)}"]
+        return "; ".join(p for p in parts if p and not p.endswith("threads "))
