@@ -26,6 +26,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ingest.errors import StoreError
 from ingest.models import Alert, Article
@@ -82,14 +84,23 @@ log = logging.getLogger(__name__)
 REDIS_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ResponseError)
 
 
-def connect(url: str) -> aioredis.Redis:
-    """A client for `url` (redis://, rediss://, with password); connects lazily."""
+SOCKET_TIMEOUT_S = 10.0
+PROBE_TIMEOUT_S = 1.0  # the health probe's PING: Redis trouble is noticed within ~2 s
+
+
+def connect(
+    url: str, timeout_s: float = SOCKET_TIMEOUT_S, retries: int | None = None
+) -> aioredis.Redis:
+    """A client for `url` (redis://, rediss://, with password); connects lazily. `retries`:
+    how often a command is retried on a connection error (None: redis-py's default)."""
+    retry: dict[str, Any] = {} if retries is None else {"retry": Retry(NoBackoff(), retries)}
     return aioredis.Redis.from_url(
         url,
         decode_responses=True,
-        socket_connect_timeout=5,
-        socket_timeout=10,
+        socket_connect_timeout=min(5.0, timeout_s),
+        socket_timeout=timeout_s,
         health_check_interval=30,
+        **retry,
     )
 
 
@@ -103,20 +114,31 @@ def describe_url(url: str) -> str:
 
 @dataclass
 class RedisHealth:
-    """Whether Redis answered lately: the service reports an outage once, not once per call."""
+    """Whether Redis answered lately: the service reports an outage once, not once per call.
 
-    down_since: float | None = None  # time.time() of the first failure of this outage
+    An outage is measured from when the first call that failed was sent (or the last answer,
+    if later) to the first answer after it, not from when the failure was noticed: a call may
+    wait for its socket timeout before it fails."""
+
+    down_since: float | None = None  # time.time() when this outage began
     error: str = ""
     outages: int = 0
+    last_answer_at: float | None = None  # time.time()
+    last_outage_s: float | None = None  # the length of the last outage that ended
 
-    def failed(self, error: str) -> None:
+    def failed(self, error: str, sent_at: float | None = None) -> None:
         if self.down_since is None:
-            self.down_since = time.time()
+            began = time.time() if sent_at is None else sent_at
+            self.down_since = max(began, self.last_answer_at or began)
             self.outages += 1
         self.error = error
 
     def answered(self) -> None:
-        self.down_since = None
+        now = time.time()
+        if self.down_since is not None:
+            self.last_outage_s = max(0.0, now - self.down_since)
+            self.down_since = None
+        self.last_answer_at = now
 
     @property
     def up(self) -> bool:
@@ -134,13 +156,28 @@ class Store:
         self._renew = client.register_script(_RENEW_LEASE)
         self._release = client.register_script(_RELEASE_LEASE)
         self.health = RedisHealth()
+        self._probe: aioredis.Redis | None = None  # a client of its own, for `probe`
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
         return cls(connect(settings.redis_url), settings)
 
     async def close(self) -> None:
+        if self._probe is not None:
+            await self._probe.aclose()
         await self.client.aclose()
+
+    async def probe(self) -> bool:
+        """One PING on a client of its own, with a short timeout and no retries, so that the
+        service notices Redis trouble within about a second, whatever its other calls wait
+        for; the answer (or its absence) goes into `health`."""
+        if self._probe is None:
+            self._probe = connect(self.settings.redis_url, PROBE_TIMEOUT_S, retries=0)
+        try:
+            await self.guard(self._probe.ping())
+        except StoreError:
+            return False
+        return True
 
     async def ping(self) -> None:
         """Raise StoreError with an actionable message when Redis cannot be reached."""
@@ -162,6 +199,7 @@ class Store:
 
     async def guard(self, awaitable: Any) -> Any:
         """Await a Redis call; its failures become StoreError with an actionable message."""
+        sent_at = time.time()
         try:
             answer = await awaitable
         except REDIS_ERRORS as exc:
@@ -170,7 +208,7 @@ class Store:
                 f"Redis at {where} failed: {str(exc).rstrip('.')}. Is it running? "
                 "Set WIREWATCH_REDIS_URL to reach it."
             )
-            self.health.failed(str(error))
+            self.health.failed(str(error), sent_at)
             raise error from exc
         self.health.answered()
         return answer

@@ -2,7 +2,7 @@
 going wrong and one when it is over, never one per alert or per poll.
 
 - Redis: one warning when it stops answering (with the alerts the outbox holds), one info line
-  when it answers again (how long it was away, how many alerts the outbox delivered).
+  when it answers again (how long it was away, measured), one when the outbox is delivered.
 - Lag: one warning when sources fall behind their schedule by more than an interval, one info
   line when every source is back within a quarter of its interval.
 """
@@ -10,7 +10,6 @@ going wrong and one when it is over, never one per alert or per poll.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -27,16 +26,17 @@ class Reporter:
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.redis_away_since: float | None = None  # set once the outage was reported
-        self.redis_delivered = 0
+        self.redis_away = False  # the outage was reported and its end not yet
+        self.redis_delivered: int | None = None  # from the outbox since Redis came back
         self.behind = False
 
-    def redis(self, health: RedisHealth, outbox_depth: int, delivered: int) -> None:
-        """Call once per heartbeat, after trying to deliver the outbox."""
+    def redis(self, health: RedisHealth, outbox_depth: int, delivered: int = 0) -> None:
+        """Call after each health probe and each outbox delivery: says once when Redis stops
+        answering, once when it answers again (with the outage's length as measured), and
+        once when the outbox kept meanwhile has all reached Redis."""
         where = describe_url(self.settings.redis_url)
-        if not health.up and self.redis_away_since is None:
-            self.redis_away_since = health.down_since or time.time()
-            self.redis_delivered = 0
+        if not health.up and not self.redis_away:
+            self.redis_away, self.redis_delivered = True, None
             log.warning(
                 "Redis at %s is not answering (%s). Polling goes on; alerts are kept in the "
                 "outbox (%d there now) and delivered when it is back.",
@@ -44,18 +44,24 @@ class Reporter:
                 health.error,
                 outbox_depth,
             )
-        elif health.up and self.redis_away_since is not None:
-            self.redis_delivered += delivered
-            if outbox_depth:
-                return  # still delivering: say it is back once the outbox is empty
-            away_s = time.time() - self.redis_away_since
-            self.redis_away_since = None
+        elif health.up and self.redis_away:
+            self.redis_away, self.redis_delivered = False, 0
             log.info(
-                "Redis at %s is back after %.0f s; %d alerts delivered from the outbox",
+                "Redis at %s is back after %.1f s (from the first call that failed to the "
+                "first answer); the outbox holds %d alerts",
                 where,
-                away_s,
-                self.redis_delivered,
+                health.last_outage_s or 0.0,
+                outbox_depth,
             )
+        if self.redis_delivered is not None and health.up:
+            self.redis_delivered += delivered
+            if outbox_depth == 0:
+                if self.redis_delivered:
+                    log.info(
+                        "%d alerts kept in the outbox while Redis was away are delivered",
+                        self.redis_delivered,
+                    )
+                self.redis_delivered = None
 
     def lag(self, sources: Iterable[Source], state_of: StateOf, started_at: datetime) -> None:
         """Call once per heartbeat: says once when the service falls behind, once when not."""

@@ -46,6 +46,7 @@ from ingest.settings import Settings
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+PROBE_EVERY_S = 1.0
 Role = Literal["all", "fetch", "match"]
 PROGRESS_FROM_SOURCES = 20  # `run --once` over this many sources shows its progress
 ONCE_SETTLE_WAITS = 3  # `run --once` waits this many times for spool files still being written
@@ -80,6 +81,7 @@ class Worker:
         self.hard_stop = HardStop(self._still_running)
         self._signals = 0
         self._tick: asyncio.Task[object] | None = None  # the heartbeat running now, if any
+        self._probing: asyncio.Task[None] | None = None  # the Redis health probe
 
     # -- start ------------------------------------------------------------------------------
 
@@ -154,6 +156,7 @@ class Worker:
                 pipeline = Pipeline(
                     self.settings, store, fetcher, lambda: _matcher(book), self.metrics, handoff
                 )
+                self._probing = asyncio.create_task(self._probe_redis(pipeline), name="probe")
                 if role == "match" and queue is not None:
                     log.info("wirewatch %s running: matching from %s", self.worker_id, queue.key)
                     await self.consume(pipeline, queue)
@@ -161,14 +164,24 @@ class Worker:
                     await self._poll_until_stopped(scheduler, pipeline, store)
         finally:
             await self._stop_ticks(scheduler)
-            closing = asyncio.create_task(store.close(), name="closing Redis")
-            await asyncio.wait({closing}, timeout=CANCEL_WITHIN_S)  # a dead Redis: let go
             # Nothing of ours outlives the service: asyncio.run would cancel each task only
             # once and then wait for it without a bound (see `stopping.py`).
             others = asyncio.all_tasks() - {asyncio.current_task()}
             left = await cancel_all([t for t in others if t is not None], CANCEL_WITHIN_S)
             if left:
                 log.warning("tasks still running at exit: %s", ", ".join(sorted(left)))
+            closing = asyncio.create_task(store.close(), name="closing Redis")
+            await asyncio.wait({closing}, timeout=CANCEL_WITHIN_S)
+            await cancel_all([closing], CANCEL_WITHIN_S)  # a dead Redis: let go
+
+    async def _probe_redis(self, pipeline: Pipeline) -> None:
+        """PING Redis every second on a connection of its own, so trouble is said within
+        about two seconds even while other calls wait for their socket timeout."""
+        while not self.stopping.is_set():
+            await pipeline.store.probe()
+            self.reporter.redis(pipeline.store.health, pipeline.publisher.outbox.depth())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), PROBE_EVERY_S)
 
     def _article_queue(self, store: Store) -> ArticleQueue:
         idle_ms = int(self.settings.handoff_claim_idle_s * 1000)

@@ -4,6 +4,7 @@ identical warnings held back within a window and then counted."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -51,22 +52,45 @@ def run_outage(caplog: pytest.LogCaptureFixture, settings) -> list[str]:  # type
     reporter = Reporter(settings)
     health = RedisHealth()
     with caplog.at_level(logging.INFO, logger="ingest.service"):
-        reporter.redis(health, outbox_depth=0, delivered=0)
-        for depth in range(1, 20):  # twenty heartbeats with Redis away, alerts piling up
-            health.failed("Redis at redis://x failed: Connection refused")
-            reporter.redis(health, outbox_depth=depth, delivered=0)
         health.answered()
+        reporter.redis(health, outbox_depth=0)
+        first_sent = time.time()
+        for depth in range(1, 20):  # twenty heartbeats with Redis away, alerts piling up
+            health.failed("Redis at redis://x failed: Connection refused", time.time())
+            reporter.redis(health, outbox_depth=depth)
+        time.sleep(0.2)
+        health.answered()
+        away_s = time.time() - first_sent
+        reporter.redis(health, outbox_depth=19)  # back...
         reporter.redis(health, outbox_depth=7, delivered=12)  # delivering...
         reporter.redis(health, outbox_depth=0, delivered=7)  # ...done
         reporter.redis(health, outbox_depth=0, delivered=0)
+    assert health.last_outage_s is not None
+    assert away_s - 0.05 <= health.last_outage_s <= away_s
     return [r.getMessage() for r in caplog.records]
 
 
 def test_a_redis_outage_is_one_warning_and_one_line_when_it_ends(caplog, make_settings) -> None:
     lines = run_outage(caplog, make_settings())
-    assert len(lines) == 2, lines
+    assert len(lines) == 3, lines
     assert "is not answering" in lines[0] and "(1 there now)" in lines[0]
-    assert "is back after" in lines[1] and "19 alerts delivered" in lines[1]
+    assert "is back after 0.2 s" in lines[1] and "holds 19 alerts" in lines[1]
+    assert lines[2].startswith("19 alerts kept in the outbox")
+
+
+def test_an_outage_is_measured_from_the_first_failed_call_not_from_its_timeout() -> None:
+    health = RedisHealth()
+    health.answered()
+    answered_at = time.time()
+    sent_at = answered_at + 0.1
+    time.sleep(0.3)  # the call waits for its socket timeout, then fails
+    health.failed("timed out", sent_at)
+    assert health.down_since == sent_at
+    health.answered()
+    assert health.last_outage_s is not None and health.last_outage_s >= 0.2
+    # A failing call sent before the last answer: the outage began at that answer.
+    health.failed("timed out", health.last_answer_at - 5)  # type: ignore[operator]
+    assert health.down_since == health.last_answer_at
 
 
 def test_lag_is_said_once_when_behind_and_once_when_caught_up(caplog, make_settings) -> None:
