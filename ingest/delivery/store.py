@@ -355,6 +355,13 @@ class Store:
         )
         return bool(kept)
 
+    async def leased(self, source_keys: list[str]) -> set[str]:
+        """Which of these sources some worker is polling now (holds the lease of)."""
+        if not source_keys:
+            return set()
+        holders = await self.guard(self.client.mget([self._lease_key(k) for k in source_keys]))
+        return {key for key, holder in zip(source_keys, holders, strict=True) if holder}
+
     async def release_lease(self, source_key: str, worker_id: str) -> None:
         await self.guard(self._release(keys=[self._lease_key(source_key)], args=[worker_id]))
 

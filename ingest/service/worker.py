@@ -18,6 +18,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Literal
@@ -36,7 +37,7 @@ from ingest.match.nlp import Ner, load_nlp
 from ingest.models import utcnow
 from ingest.service.metrics import Metrics
 from ingest.service.pipeline import BatchReport, Pipeline
-from ingest.service.reporter import Reporter
+from ingest.service.reporter import Reporter, read_schedule
 from ingest.service.rulebook import RuleBook
 from ingest.service.spoolwatch import SpoolWatcher
 from ingest.service.stages import CANCEL_WITHIN_S, Stages
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 TICK_S = 1.0
 PROBE_EVERY_S = 1.0
+LAG_EVERY_S = 2.0  # the shared schedule is read this often for the lag report
 Role = Literal["all", "fetch", "match"]
 PROGRESS_FROM_SOURCES = 20  # `run --once` over this many sources shows its progress
 ONCE_SETTLE_WAITS = 3  # `run --once` waits this many times for spool files still being written
@@ -82,6 +84,7 @@ class Worker:
         self._signals = 0
         self._tick: asyncio.Task[object] | None = None  # the heartbeat running now, if any
         self._probing: asyncio.Task[None] | None = None  # the Redis health probe
+        self._lag_read_at = float("-inf")  # time.monotonic() of the last schedule read
 
     # -- start ------------------------------------------------------------------------------
 
@@ -273,9 +276,21 @@ class Worker:
         delivered = await pipeline.publisher.deliver_outbox(self.stopping.is_set)
         self.reporter.redis(store.health, pipeline.publisher.outbox.depth(), delivered)
         if self.stages is not None:
-            self.reporter.lag(self.sources.sources, pipeline.known_state, self.stages.started_at)
+            await self._report_lag(store)
             self.metrics.match_queue.set(self.stages.match_queue.qsize())
             self.stages.wake()
+
+    async def _report_lag(self, store: Store) -> None:
+        now = time.monotonic()
+        if now - self._lag_read_at < LAG_EVERY_S:
+            return
+        self._lag_read_at = now
+        sources = self.sources.sources
+        try:
+            shared = await read_schedule(store, sources)
+        except StoreError:
+            return  # the outage is reported by the probe
+        self.reporter.lag(sources, shared, utcnow())
 
     def _watch_spools(self) -> None:
         folders = {local_path(s.url): s.key for s in self.sources.sources if s.kind == "spool"}

@@ -13,7 +13,8 @@ from ingest.delivery.store import RedisHealth
 from ingest.fetch.schedule import SourceState
 from ingest.models import Source, utcnow
 from ingest.service.logs import RepeatFilter
-from ingest.service.reporter import Reporter
+from ingest.service.metrics import Metrics
+from ingest.service.reporter import Reporter, SharedSchedule
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -102,13 +103,34 @@ def test_lag_is_said_once_when_behind_and_once_when_caught_up(caplog, make_setti
     now = utcnow()
     late = SourceState(next_due_at=now - timedelta(seconds=30))
     on_time = SourceState(next_due_at=now + timedelta(seconds=5))
+    behind = {s.key: late if s.name in "01" else on_time for s in sources}
     with caplog.at_level(logging.INFO, logger="ingest.service"):
         for _ in range(5):
-            reporter.lag(sources, lambda s: late if s.name in "01" else on_time, now)
+            reporter.lag(sources, SharedSchedule(behind, {}, frozenset()), now)
         for _ in range(5):
-            reporter.lag(sources, lambda s: on_time, now)
+            reporter.lag(
+                sources, SharedSchedule(dict.fromkeys(behind, on_time), {}, frozenset()), now
+            )
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2, lines
     assert lines[0].startswith("falling behind: 2 of 4 sources") and lines[1].startswith(
         "caught up"
     )
+
+
+def test_lag_counts_sources_never_polled_from_when_first_listed_and_not_those_being_polled(
+    make_settings,
+) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(min_interval_s=1)
+    sources = [
+        Source(url=f"https://h/{i}", name=str(i), kind="http", interval_s=10) for i in range(3)
+    ]
+    metrics = Metrics()
+    reporter = Reporter(settings, metrics)
+    now = utcnow()
+    listed = {s.key: now.timestamp() - 100 for s in sources}  # listed by another worker
+    being_polled = SourceState(next_due_at=now - timedelta(seconds=500))
+    states = {sources[2].key: being_polled}
+    reporter.lag(sources, SharedSchedule(states, listed, frozenset({sources[2].key})), now)
+    assert metrics.overdue._value.get() == 2
+    assert 99 <= metrics.worst_lag._value.get() <= 101
