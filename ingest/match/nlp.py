@@ -9,6 +9,7 @@ lemmatizer and attribute ruler are excluded, which makes it ~35% faster. Texts g
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -51,6 +52,7 @@ class Ner:
         self.name = name
         self.batch_size = batch_size
         self.has_model = has_model
+        self._lock = threading.Lock()
 
     @property
     def components(self) -> list[str]:
@@ -58,9 +60,16 @@ class Ner:
         return list(self._nlp.pipe_names)
 
     def analyze(self, texts: Sequence[str]) -> list[NerResult]:
-        """Entities and sentences for each text, in order."""
-        docs = self._nlp.pipe(texts, batch_size=self.batch_size)
-        return [_result(doc) for doc in docs]
+        """Entities and sentences for each text, in order.
+
+        Within a memory zone: the strings and lexemes that these texts add to the vocabulary
+        are freed when it ends (results are plain values, taken inside it). Without it the
+        vocabulary keeps every token ever seen and a long-running service grows without end
+        (measured: +45 MB per 300 texts of names and numbers never seen before; flat with it).
+        """
+        with self._lock, self._nlp.memory_zone():  # one zone at a time: the vocab is shared
+            docs = self._nlp.pipe(texts, batch_size=self.batch_size)
+            return [_result(doc) for doc in docs]
 
 
 def _result(doc: Any) -> NerResult:
