@@ -85,6 +85,7 @@ class Worker:
         self._tick: asyncio.Task[object] | None = None  # the heartbeat running now, if any
         self._probing: asyncio.Task[None] | None = None  # the Redis health probe
         self._lag_read_at = float("-inf")  # time.monotonic() of the last schedule read
+        self._signalled_at: float | None = None  # time.monotonic() of the first signal
 
     # -- start ------------------------------------------------------------------------------
 
@@ -176,6 +177,9 @@ class Worker:
             closing = asyncio.create_task(store.close(), name="closing Redis")
             await asyncio.wait({closing}, timeout=CANCEL_WITHIN_S)
             await cancel_all([closing], CANCEL_WITHIN_S)  # a dead Redis: let go
+            if self._signalled_at is not None:
+                took_s = time.monotonic() - self._signalled_at
+                log.info("stopped %.1f s after the signal", took_s)
 
     async def _probe_redis(self, pipeline: Pipeline) -> None:
         """PING Redis every second on a connection of its own, so trouble is said within
@@ -316,6 +320,7 @@ class Worker:
                 self.settings.shutdown_grace_s,
             )
             self.stopping.set()
+            self._signalled_at = time.monotonic()
             self.hard_stop.arm(self.settings.shutdown_grace_s + STOP_MARGIN_S)
         else:
             log.warning("second signal: stopping now")
