@@ -266,6 +266,10 @@ class Store:
         if not wanted:
             return list(await self.guard(pipe.execute()))
         timeout_ms = int(self.settings.redis_min_replicas_timeout_s * 1000)
+        if self._short_of_replicas and await self._replicas_connected() < wanted:
+            # Known short: keep the alerts back without a write and a WAIT that would block
+            # every retry for the whole timeout.
+            raise NotReplicated(f"fewer than {wanted} replicas are connected to the primary")
         pipe.execute_command("WAIT", wanted, timeout_ms)
         *results, acknowledged = await self.guard(pipe.execute())
         if int(acknowledged) < wanted:
@@ -308,6 +312,11 @@ class Store:
             ],
             client=client,
         )
+
+    async def _replicas_connected(self) -> int:
+        """Replicas streaming from the primary now (ROLE lists those past their first sync)."""
+        role = await self.guard(self.client.execute_command("ROLE"))
+        return len(role[2]) if role and role[0] == "master" else 0
 
     @property
     def _last_alert_key(self) -> str:
