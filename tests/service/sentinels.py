@@ -35,6 +35,7 @@ class Node:
         self.name = name
         self.args = args
         self.port = free_port()
+        self.password: str | None = None  # once the test gives the node one (CONFIG SET)
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -50,7 +51,7 @@ class Node:
                 *self.args]  # fmt: skip
 
     def _answers(self) -> bool:
-        client = redis.Redis(port=self.port, socket_timeout=1)
+        client = redis.Redis(port=self.port, password=self.password, socket_timeout=1)
         try:
             return bool(client.ping())
         except redis.RedisError:
@@ -78,7 +79,9 @@ class Node:
         return self.process is not None and self.process.poll() is None
 
     def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True, socket_timeout=5)
+        return redis.Redis(
+            port=self.port, password=self.password, decode_responses=True, socket_timeout=5
+        )
 
 
 class SentinelNode(Node):

@@ -223,3 +223,45 @@ def test_unknown_service_name_is_a_clear_error(tmp_path: Path, sentinel_set: Sen
     assert done.returncode == 1
     assert "no sentinel monitors a primary named 'no-such-primary'" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_every_command_reaches_the_primary_through_the_sentinels(
+    tmp_path: Path, sentinel_set: SentinelSet
+) -> None:
+    """`run --once`, `feeds`, `rules test --since` and `subscribe --replay` with a
+    redis+sentinel:// URL (with a password on the primary): all find the primary."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    channel = f"alerts:commands:{uuid.uuid4().hex[:6]}"
+    for node in sentinel_set.nodes:  # the primary and its replica want a password now
+        with node.client() as client:
+            client.config_set("masterauth", "pw-1")
+            client.config_set("requirepass", "pw-1")
+        node.password = "pw-1"
+    for sentinel in sentinel_set.sentinels:
+        with sentinel.client() as client:
+            client.execute_command("SENTINEL", "SET", "wwtest", "auth-pass", "pw-1")
+    env = spool_env(tmp_path, sentinel_set.url(password="pw-1"), inbox, channel)
+    drop(inbox, "story-1.txt", story_file(1))
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "ingest", *args], env=env,
+                              capture_output=True, text=True, timeout=120, cwd=ROOT)  # fmt: skip
+
+    ran = cli("run", "--once")
+    assert ran.returncode == 0, ran.stderr
+    assert stream_numbers(sentinel_set, channel) == Counter({1: 1})
+    feeds = cli("feeds")
+    assert feeds.returncode == 0, feeds.stderr
+    (row,) = [line.split() for line in feeds.stdout.splitlines() if line.startswith("inbox ")]
+    assert row[1] != "never", feeds.stdout  # polled: its state is on the primary
+    assert row[-1] == "1", feeds.stdout  # the one story file, seen
+    tried = cli("rules", "test", "--since", "1h")
+    assert tried.returncode == 0 and "putin-ceasefire" in tried.stdout, tried.stdout + tried.stderr
+    replayed = cli("subscribe", channel, "--replay", "--timeout", "1")
+    assert replayed.returncode == 0, replayed.stderr
+    assert numbered(replayed.stdout.splitlines()) == Counter({1: 1})
+    env["WIREWATCH_REDIS_URL"] = sentinel_set.url(password="wrong-pw")
+    refused = cli("feeds")
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
+    assert "wrong-pw" not in refused.stderr and "WIREWATCH_REDIS_URL" in refused.stderr
