@@ -24,7 +24,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.notify.helpers import Webhook
-from tests.service.conftest import Workers
+from tests.service.conftest import Workers, free_port
 from tests.service.sentinels import SentinelSet, sentinel_set, wait_until
 from tests.service.test_spool_watch import drop, spool_env, story_file, wait_running
 
@@ -265,3 +265,16 @@ def test_every_command_reaches_the_primary_through_the_sentinels(
     refused = cli("feeds")
     assert refused.returncode == 1 and "Traceback" not in refused.stderr, refused.stderr
     assert "wrong-pw" not in refused.stderr and "WIREWATCH_REDIS_URL" in refused.stderr
+
+
+def test_quick_start_checks_a_sentinel_set_and_never_starts_one(
+    sentinel_set: SentinelSet,
+) -> None:
+    from ingest.errors import ConfigError
+    from ingest.service.localredis import ensure_local_redis
+
+    said = ensure_local_redis(sentinel_set.url())
+    assert said.startswith("Redis Sentinel answers at 127.0.0.1:") and "'wwtest'" in said
+    nobody = f"redis+sentinel://127.0.0.1:{free_port()}/wwtest"
+    with pytest.raises(ConfigError, match="no sentinel answers"):
+        ensure_local_redis(nobody)
