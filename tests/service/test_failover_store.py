@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from pathlib import Path
 
 import pytest
+import redis
 
+from ingest.delivery.connections import connect_sync
 from ingest.delivery.store import Store
 from ingest.delivery.streams import read_after
 from ingest.errors import StoreError
@@ -84,3 +87,25 @@ async def test_everything_carries_on_after_a_failover(
         ]
     finally:
         await store.close()
+
+
+def test_blocking_client_finds_the_primary_and_follows_it(sentinel_set: SentinelSet) -> None:
+    """`connect_sync` (scripts and benchmarks) takes the same URL and follows a failover."""
+    key = f"wwtest:{uuid.uuid4().hex[:8]}:k"
+    client = connect_sync(sentinel_set.url())
+    try:
+        client.set(key, "before")
+        assert client.get(key) == "before"
+        sentinel_set.fail_primary()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                client.set(key, "after")
+                break
+            except redis.ConnectionError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        with sentinel_set.primary().client() as primary:
+            assert primary.get(key) == "after"
+    finally:
+        client.close()
