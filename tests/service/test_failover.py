@@ -161,6 +161,10 @@ def test_primary_killed_and_back_every_alert_once(
         assert logs.count(moved) == 1, logs
         assert processes[0].logs().count(moved) == 1, processes[0].logs()
         assert "Traceback" not in logs + processes[0].logs() + processes[1].logs()
+        # No warning storm: the outage, the move, and (N = 1) the missing replica, each once.
+        for said in (logs, processes[0].logs(), processes[1].logs()):
+            troubles = [li for li in said.splitlines() if " WARNING " in li or " ERROR " in li]
+            assert len(troubles) <= 5, "\n".join(troubles)
     except BaseException:
         print(workers.logs()[-20000:], processes and processes[0].logs()[-5000:], sep="\n")
         raise
