@@ -284,7 +284,7 @@ class Store:
                 f"{int(acknowledged)} of {wanted} replicas acknowledged within {timeout_ms} ms"
             )
         if self._short_of_replicas:
-            log.info("%d replicas acknowledge alerts again", int(acknowledged))
+            log.info("replicas acknowledge alerts again (%d of %d)", int(acknowledged), wanted)
             self._short_of_replicas = False
         return results
 
