@@ -119,6 +119,12 @@ async def subscribe(store: Store, options: SubscribeOptions, emit: Emit) -> int:
     printed = 0
     seen: set[str] = set()
     replayed = False
+
+    def counted(payload: str) -> None:
+        nonlocal printed
+        emit(payload)
+        printed += 1
+
     while not budget.done:
         pubsub = store.client.pubsub(ignore_subscribe_messages=True)
         try:
@@ -127,10 +133,10 @@ async def subscribe(store: Store, options: SubscribeOptions, emit: Emit) -> int:
             else:
                 await store.guard(pubsub.subscribe(*options.channels))
             if (options.replay or options.since) and not replayed:
-                seen = await replay(store, options, emit, budget)
-                printed, replayed = len(seen), True
+                seen = await replay(store, options, counted, budget)
+                replayed = True
             outage.over()
-            printed += await _listen(store, pubsub, seen, emit, budget)
+            await _listen(store, pubsub, seen, counted, budget)
         except StoreError as exc:
             await outage.wait(exc, budget)
         finally:
@@ -138,8 +144,7 @@ async def subscribe(store: Store, options: SubscribeOptions, emit: Emit) -> int:
     return printed
 
 
-async def _listen(store: Store, pubsub: Any, seen: set[str], emit: Emit, budget: _Budget) -> int:
-    printed = 0
+async def _listen(store: Store, pubsub: Any, seen: set[str], emit: Emit, budget: _Budget) -> None:
     while not budget.done:
         message = await store.guard(
             pubsub.get_message(ignore_subscribe_messages=True, timeout=budget.wait_s())
@@ -150,9 +155,7 @@ async def _listen(store: Store, pubsub: Any, seen: set[str], emit: Emit, budget:
         if seen and _alert_id(payload) in seen:
             continue
         emit(payload)
-        printed += 1
         budget.spend()
-    return printed
 
 
 class _Outage:
