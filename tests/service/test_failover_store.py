@@ -109,3 +109,30 @@ def test_blocking_client_finds_the_primary_and_follows_it(sentinel_set: Sentinel
             assert primary.get(key) == "after"
     finally:
         client.close()
+
+
+async def test_sentinels_with_a_password_of_their_own(tmp_path: Path) -> None:
+    """`?sentinel_password=` reaches sentinels that have `requirepass`; without it the error
+    says what to add, and no password shows in it."""
+    cluster = SentinelSet(tmp_path / "set", sentinel_password="sentinel-secret")
+    try:
+        await asyncio.to_thread(cluster.start)
+        prefix = f"wwtest:{uuid.uuid4().hex[:8]}:"
+        url = cluster.url() + "?sentinel_password=sentinel-secret"
+        settings = Settings(_env_file=None, redis_url=url, key_prefix=prefix)  # type: ignore[call-arg]
+        store = Store.from_settings(settings)
+        try:
+            await store.ping()
+            assert await store.acquire_lease("source-a", "w1")
+        finally:
+            await store.close()
+        refused = Store.from_settings(settings.model_copy(update={"redis_url": cluster.url()}))
+        try:
+            with pytest.raises(StoreError) as raised:
+                await refused.ping()
+            assert "asks for a password: give it as ?sentinel_password=" in str(raised.value)
+            assert "sentinel-secret" not in str(raised.value)
+        finally:
+            await refused.close()
+    finally:
+        await asyncio.to_thread(cluster.stop)
