@@ -36,6 +36,8 @@ class _HeadLinks(HTMLParser):
         self.done = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if self.done:  # the rest of a chunk that went past the head
+            return
         values = {name.lower(): (value or "") for name, value in attrs}
         if tag == "base" and values.get("href"):
             self.base = urljoin(self.base, values["href"].strip())
