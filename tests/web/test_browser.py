@@ -26,7 +26,7 @@ from tests.conftest import ROOT
 from tests.service.conftest import PrivateRedis, Workers
 from tests.web.conftest import Publisher, WebServer, web_env
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.browser]
 
 ALERT_TIMEOUT_S = 90  # the spool is polled at its interval on this branch: be generous
 MARKUP_TITLE = (
