@@ -1,5 +1,6 @@
-"""`bash scripts/test` on a machine without Chromium: installed where it can be, and where it
-cannot, the one command to run is said before anything else happens."""
+"""`bash scripts/test` on a bare machine (no Chromium, no venv support): what is missing is
+installed where it can be, and where it cannot, the one command to run is said before anything
+else happens."""
 
 from __future__ import annotations
 
@@ -82,3 +83,23 @@ def test_apt_get_is_used_where_this_user_may(tmp_path: Path, installs: bool) -> 
     assert log.read_text().splitlines() == ["update -qq", "install -y -qq chromium"]
     assert done.returncode == (0 if installs else 3), done.stderr
     assert ("sudo apt-get install -y chromium" in done.stderr) is not installs
+
+
+def test_setup_without_venv_support_says_the_command_first(tmp_path: Path) -> None:
+    """A bare Debian's python3 cannot make a venv (no python3-venv): said before anything."""
+    home = tmp_path / "checkout"
+    (home / "scripts").mkdir(parents=True)
+    shutil.copy(ROOT / "scripts" / "setup", home / "scripts" / "setup")
+    (home / "pyproject.toml").write_text("", encoding="utf-8")
+    fake = tmp_path / "python3-without-venv"
+    fake.write_text("#!/bin/sh\nexit 1\n", encoding="utf-8")
+    fake.chmod(0o755)
+    for python, said in ((str(fake), "    sudo apt-get install -y python3-venv\n"),
+                         ("no-such-python", "no no-such-python on PATH")):  # fmt: skip
+        done = subprocess.run(
+            ["bash", str(home / "scripts" / "setup")],
+            env={"PATH": bare_path(tmp_path), "HOME": str(tmp_path), "PYTHON": python},
+            capture_output=True, text=True, timeout=50, check=False,
+        )  # fmt: skip
+        assert done.returncode == 3 and said in done.stderr, done.stderr
+        assert not (home / ".venv").exists()
