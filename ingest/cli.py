@@ -217,6 +217,8 @@ def cmd_feeds_export(settings: Settings) -> int:
 
     export = export_opml(settings)
     sys.stdout.write(export.opml)
+    if export.count == 0:
+        print(f"{settings.feeds_file} has no http(s) source to export", file=sys.stderr)
     for error in export.errors:
         print(f"left out (does not load): {error}", file=sys.stderr)
     for source in export.left_out:
@@ -229,6 +231,10 @@ def cmd_feeds_add(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.service.subscriptions import add_found, already_listed, find_feed
 
     feeds_file = settings.feeds_file
+    if not re.match(r"https?://[^/]", args.url, re.IGNORECASE):
+        print(f"error: {args.url!r}: give an http(s) address (a local file or folder goes "
+              f"into {feeds_file} as it is)", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
     line = already_listed(feeds_file, args.url)
     if line is None:
         private = args.allow_private or settings.allow_private_networks

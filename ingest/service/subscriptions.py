@@ -62,6 +62,7 @@ def import_opml(opml_path: Path, feeds_file: Path) -> ImportReport:
 @dataclass(frozen=True, slots=True)
 class Export:
     opml: str
+    count: int  # feeds in it
     left_out: tuple[Source, ...]  # local files and spools: no reader can poll them
     errors: tuple[str, ...]  # feeds.yaml entries that did not load (left out too)
 
@@ -72,7 +73,8 @@ def export_opml(settings: Settings) -> Export:
         Subscription(s.url, s.name, s.group, s.line) for s in listing.sources if s.kind == "http"
     ]
     left_out = tuple(s for s in listing.sources if s.kind != "http")
-    return Export(write_opml(feeds, EXPORT_TITLE, utcnow()), left_out, tuple(listing.errors))
+    opml = write_opml(feeds, EXPORT_TITLE, utcnow())
+    return Export(opml, len(feeds), left_out, tuple(listing.errors))
 
 
 @dataclass(frozen=True, slots=True)

@@ -249,3 +249,22 @@ async def test_a_page_naming_a_page_is_not_followed_further(make_settings) -> No
     async with Fetcher(settings, transport=answer(routes), resolver=fake_resolve) as fetcher:
         with pytest.raises(FeedNotFound, match="is a page too"):
             await fetch_feed(fetcher, source, SourceState())
+
+
+@pytest.mark.parametrize("url", ["feeds/local.xml", "file:///srv/feed.xml", "ftp://site.example/"])
+def test_feeds_add_takes_only_http_addresses(
+    env: Path, capsys: pytest.CaptureFixture[str], url: str
+) -> None:
+    assert main(["feeds", "add", url]) == 2
+    assert "give an http(s) address" in capsys.readouterr().err
+    assert not (env / "feeds.yaml").exists()
+
+
+def test_feeds_add_to_a_broken_feeds_yaml_changes_nothing(
+    env: Path, site: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = "feeds:\n  - url: https://a.example/rss\n    name: [unclosed\n"
+    (env / "feeds.yaml").write_text(broken, "utf-8")
+    assert main(["feeds", "add", site.url("/")]) == 1
+    assert f"{env / 'feeds.yaml'}:3: invalid YAML" in capsys.readouterr().err
+    assert (env / "feeds.yaml").read_text("utf-8") == broken

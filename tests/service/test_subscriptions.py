@@ -130,6 +130,16 @@ def test_export_then_import_changes_nothing(
     assert len(read_opml(again.encode(), "again.opml").subscriptions) == 1 + imported
 
 
+def test_export_of_local_sources_only_says_there_is_nothing(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (env / "inbox").mkdir()
+    (env / "feeds.yaml").write_text("feeds:\n  - url: inbox/\n", encoding="utf-8")
+    assert main(["feeds", "export"]) == 0
+    out, err = capsys.readouterr()
+    assert "has no http(s) source to export" in err and "<body>\n  </body>" in out
+
+
 def _undated(opml: str) -> str:
     return re.sub(r"<dateCreated>.*</dateCreated>", "", opml)
 
