@@ -259,7 +259,10 @@ def choose_feed(choices: Sequence[FeedLink]) -> FeedLink:
         print(f"  {number}. {link.kind}{title}: {link.url}", file=sys.stderr)
     picked = 1
     if sys.stdin.isatty():
-        answer = input(f"which one? [1-{len(choices)}, default 1] ").strip()
+        try:
+            answer = input(f"which one? [1-{len(choices)}, default 1] ").strip()
+        except EOFError:  # Ctrl-D: the default
+            answer = ""
         picked = int(answer) if answer.isdigit() and 1 <= int(answer) <= len(choices) else 1
     else:
         print("adding 1; to add another: wirewatch feeds add ITS_URL", file=sys.stderr)

@@ -131,3 +131,55 @@ def test_a_file_changed_on_disk_meanwhile_is_not_half_written(tmp_path: Path) ->
     before = os.stat(target).st_ino
     append_entries(target, NEW)
     assert os.stat(target).st_ino != before
+
+
+# feeds.yaml as people write it: any indentation of the list, comments and blank lines anywhere,
+# items long or short, keys after the list.
+INDENTS = st.sampled_from([(0, 2), (2, 4), (4, 6), (2, 6), (4, 8)])  # (dash column, key column)
+NOISE = st.lists(st.sampled_from(["", "# a note", "   # indented note", "#"]), max_size=2)
+ITEMS = st.lists(
+    st.tuples(
+        st.sampled_from(["https://a.example/rss", "https://b.example/x?y=1", "https://c.example/"]),
+        st.sampled_from([None, "Name", "Quoted: name", "y"]),
+        st.booleans(),  # the shorthand `- URL`
+        st.sampled_from(["", "  # trailing"]),
+        NOISE,
+    ),
+    max_size=4,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(INDENTS, ITEMS, NOISE, st.booleans(), st.lists(st.sampled_from(NEW), min_size=1, max_size=2))
+def test_any_layout_keeps_every_line_and_gains_the_entries(
+    tmp_path_factory: pytest.TempPathFactory,
+    indent: tuple[int, int],
+    items: list[tuple[str, str | None, bool, str, list[str]]],
+    head: list[str],
+    key_after: bool,
+    new: list[NewEntry],
+) -> None:
+    dash, key = indent
+    lines = [*head, "feeds:" if items else "feeds: []"]
+    for url, name, short, trailing, noise in items:
+        if short:
+            lines.append(f"{' ' * dash}- {url}{trailing}")
+        else:
+            lines.append(f"{' ' * dash}-{' ' * (key - dash - 1)}url: {url}{trailing}")
+            if name:
+                lines.append(f"{' ' * key}name: {yaml_scalar(name)}")
+        lines += [f"{' ' * dash}{n}" if n.strip() else n for n in noise]
+    if key_after:
+        lines += ["", "# the next key", "other:", "  key: 1"]
+    target = tmp_path_factory.mktemp("layout") / "feeds.yaml"
+    target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    append_entries(target, new)
+    after = target.read_text(encoding="utf-8").split("\n")
+    kept = iter(after)
+    for line in lines:
+        if line.startswith("feeds:"):
+            line = "feeds:"
+        assert any(line == candidate for candidate in kept), line  # every line, in order
+    data = load_yaml_text("\n".join(after), "t.yaml")
+    assert data["feeds"][-len(new) :] == [entry.as_data() for entry in new]
+    assert ("other" in data) is key_after

@@ -268,3 +268,31 @@ def test_feeds_add_to_a_broken_feeds_yaml_changes_nothing(
     assert main(["feeds", "add", site.url("/")]) == 1
     assert f"{env / 'feeds.yaml'}:3: invalid YAML" in capsys.readouterr().err
     assert (env / "feeds.yaml").read_text("utf-8") == broken
+
+
+class Terminal:
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize(("typed", "picked"), [("2", 1), ("", 0), ("9", 0), (EOFError, 0)])
+def test_on_a_terminal_the_user_picks_one(
+    monkeypatch: pytest.MonkeyPatch, typed: object, picked: int
+) -> None:
+    from ingest.cli import choose_feed
+    from ingest.parse.feedlinks import FeedLink
+
+    choices = [
+        FeedLink("https://s.example/a", "RSS", ""),
+        FeedLink("https://s.example/b", "Atom", ""),
+    ]
+
+    def answer(prompt: str) -> str:
+        assert prompt == "which one? [1-2, default 1] "
+        if typed is EOFError:
+            raise EOFError
+        return str(typed)
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("builtins.input", answer)
+    assert choose_feed(choices) == choices[picked]

@@ -91,6 +91,16 @@ def test_a_bad_file_is_named_by_line_and_changes_nothing(
     assert (env / "feeds.yaml").read_text(encoding="utf-8") == MINE
 
 
+def test_a_broken_feeds_yaml_is_named_and_left_alone(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = MINE + "  - url: [unclosed\n"
+    (env / "feeds.yaml").write_text(broken, encoding="utf-8")
+    assert main(["feeds", "import", str(GOOD[0])]) == 1
+    assert f"{env / 'feeds.yaml'}:7: invalid YAML" in capsys.readouterr().err
+    assert (env / "feeds.yaml").read_text(encoding="utf-8") == broken
+
+
 def test_an_opml_file_that_is_missing_is_a_clear_error(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
