@@ -64,7 +64,7 @@ class _Reader:
     parser: expat.XMLParserType
     found: list[Subscription] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    open: list[_Outline] = field(default_factory=list)
+    stack: list[_Outline] = field(default_factory=list)  # the outlines open around this point
     elements: list[str] = field(default_factory=list)
     outlines: int = 0
     empty_folders: int = 0
@@ -81,15 +81,15 @@ class _Reader:
         if local != "outline" or "body" not in self.elements[:-1]:
             return
         self.outlines += 1
-        if self.open:
-            self.open[-1].children += 1
-        self.open.append(_Outline(line, {key.lower(): value for key, value in attrs.items()}))
+        if self.stack:
+            self.stack[-1].children += 1
+        self.stack.append(_Outline(line, {key.lower(): value for key, value in attrs.items()}))
 
     def end(self, name: str) -> None:
         local = self.elements.pop()
         if local != "outline" or "body" not in self.elements:
             return
-        outline = self.open.pop()
+        outline = self.stack.pop()
         if "xmlurl" in outline.attrs:
             self._feed(outline)
         elif not outline.children:
@@ -108,7 +108,8 @@ class _Reader:
                 "http(s) address"
             )
             return
-        group = GROUP_SEPARATOR.join(_title(o) or "?" for o in self.open) or None
+        folders = [title for outline in self.stack if (title := _title(outline))]
+        group = GROUP_SEPARATOR.join(folders) or None  # a folder without a name is no folder
         self.found.append(Subscription(url, _title(outline), group, outline.line))
 
     def _childless(self, outline: _Outline) -> None:
