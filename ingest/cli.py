@@ -13,7 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ingest.errors import ConfigError, ModelError, OpmlError, StoreError, WirewatchError
+from ingest.errors import (
+    BlockedAddress,
+    ConfigError,
+    ModelError,
+    OpmlError,
+    StoreError,
+    WirewatchError,
+)
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -238,7 +245,11 @@ def cmd_feeds_add(settings: Settings, args: argparse.Namespace) -> int:
     line = already_listed(feeds_file, args.url)
     if line is None:
         private = args.allow_private or settings.allow_private_networks
-        found = asyncio.run(find_feed(settings, args.url, private, choose_feed))
+        try:
+            found = asyncio.run(find_feed(settings, args.url, private, choose_feed))
+        except BlockedAddress as exc:
+            print(f"error: {exc}; or add it with --allow-private", file=sys.stderr)
+            return EXIT_FAILED
         line = already_listed(feeds_file, found.url)
     if line is not None:
         print(f"{feeds_file}:{line}: already there; nothing changed", file=sys.stderr)
