@@ -296,3 +296,35 @@ def test_on_a_terminal_the_user_picks_one(
     monkeypatch.setattr("sys.stdin", Terminal())
     monkeypatch.setattr("builtins.input", answer)
     assert choose_feed(choices) == choices[picked]
+
+
+@pytest.mark.parametrize(
+    ("before", "found", "moved", "kept_move"),
+    [
+        ("https://site.example/feed.xml", "https://site.example/feed.xml", None, True),
+        ("https://site.example/feed.xml", "https://site.example/new.xml", None, False),
+        (None, "https://site.example/feed.xml", None, False),
+        (
+            "https://site.example/feed.xml",
+            "https://site.example/new.xml",
+            "https://m.example/",
+            True,
+        ),
+    ],
+)
+def test_the_state_keeps_the_feed_found_and_forgets_an_old_move(
+    make_settings, before: str | None, found: str, moved: str | None, kept_move: bool
+) -> None:  # type: ignore[no-untyped-def]
+    import random
+
+    from ingest.fetch.schedule import PollOutcome, next_state
+    from ingest.models import FetchResult, utcnow
+
+    source = Source("https://site.example/", "site", "http", 300.0)
+    state = SourceState(feed_url=before, permanent_url="https://old-move.example/feed")
+    result = FetchResult(source, (), status=200, feed_url=found, permanent_url=moved)
+    after = next_state(state, PollOutcome.success(result, 0), utcnow(), source,
+                       make_settings(), random.Random(1))  # fmt: skip
+    assert after.feed_url == found
+    expected_move = moved or ("https://old-move.example/feed" if kept_move else None)
+    assert after.permanent_url == expected_move
