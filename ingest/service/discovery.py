@@ -10,13 +10,14 @@ that names no feed is an error of that source (`FeedNotFound`), never a crash.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.errors import FeedNotFound, HttpStatusError
 from ingest.fetch.fetcher import Fetcher
 from ingest.fetch.schedule import SourceState
-from ingest.models import FetchResult, Source
+from ingest.models import Document, FetchResult, Source
 from ingest.parse.feedlinks import FeedLink, feed_links
 from ingest.parse.sniff import decode_text, is_html_page
 
@@ -37,13 +38,18 @@ def page_note(feeds_file: Path, source: Source, feed_url: str) -> str:
     return f"{feeds_file}:{source.line}: {source.url} is a web page; polling its feed {feed_url}"
 
 
-def page_of(result: FetchResult) -> Page | None:
+async def page_of(result: FetchResult) -> Page | None:
     """The page the fetch brought back, or None when it brought a feed (or nothing new)."""
     if result.not_modified or len(result.documents) != 1:
         return None
     document = result.documents[0]
     if not is_html_page(decode_text(document.body[:SNIFF_BYTES], document.content_type)):
         return None
+    # Reading a hostile page's markup can take a second or more: keep the event loop free.
+    return await asyncio.to_thread(_read_page, document)
+
+
+def _read_page(document: Document) -> Page:
     text = decode_text(document.body, document.content_type)
     return Page(document.url, tuple(feed_links(text, document.url)))
 
@@ -58,7 +64,7 @@ async def fetch_feed(fetcher: Fetcher, source: Source, state: SourceState) -> Fe
             return known
         state = SourceState()  # the feed went away: read the page again, from scratch
     result = await fetcher.fetch(source, state)
-    page = page_of(result)
+    page = await page_of(result)
     if page is None:
         return result
     if not page.links:
@@ -75,13 +81,13 @@ async def _known_feed(
         if exc.status in GONE_STATUSES:
             return None
         raise
-    if page_of(result) is not None:
+    if await page_of(result) is not None:
         return None
     return replace(result, source=source, feed_url=feed_url)
 
 
 async def _first_feed(fetcher: Fetcher, source: Source, feed_url: str) -> FetchResult:
     result = await fetcher.fetch(replace(source, url=feed_url), SourceState())
-    if page_of(result) is not None:
+    if await page_of(result) is not None:
         raise FeedNotFound(f"{source.url}: the feed this page names, {feed_url}, is a page too")
     return replace(result, source=source, feed_url=feed_url)

@@ -98,14 +98,14 @@ async def find_feed(
     source = Source(url, default_name(url, "http"), "http", 0.0, allow_private)
     async with Fetcher(settings) as fetcher:
         result = await fetcher.fetch(source, SourceState())
-        page = page_of(result)
+        page = await page_of(result)
         if page is None:
             return Found(url, _feed_title(result, source))
         if not page.links:
             raise FeedNotFound(f"{url}: no feed found on this page")
         chosen = choose(page.links)
         result = await fetcher.fetch(replace(source, url=chosen.url), SourceState())
-        if page_of(result) is not None:
+        if await page_of(result) is not None:
             raise FeedNotFound(f"{url}: the feed this page names, {chosen.url}, is a page too")
         title = _feed_title(result, replace(source, url=chosen.url))
         return Found(chosen.url, title, page.url, page.links)
