@@ -60,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["json", "text"], default="json", help="json lines (default) or words"
     )
 
-    feeds = commands.add_parser("feeds", help="each source's state; import, export or add sources")
-    feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="SUBCOMMAND")
+    feeds = commands.add_parser(
+        "feeds", help="each source's state; import, export or add sources",
+        description="Without a subcommand: each source's state (group, last success, last "
+        "error, next poll, lag, interval, items seen).",
+    )  # fmt: skip
+    feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="[SUBCOMMAND]")
     opml_in = feed_commands.add_parser("import", help="add an OPML file's feeds to feeds.yaml")
     opml_in.add_argument("file", type=Path, metavar="FILE.opml")
     feed_commands.add_parser("export", help="print every http(s) source as OPML 2.0")
