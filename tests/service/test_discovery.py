@@ -127,6 +127,29 @@ def test_a_page_without_a_feed_is_an_error_of_that_source_only(
     assert "no feed found" not in rows["Real feed"]
 
 
+@pytest.mark.usefixtures("real_redis_cleanup")
+def test_hostile_pages_are_errors_of_their_source(
+    env: Path, site: LocalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Markup made to be slow to read, a link to a feed that is not one, a link to itself."""
+    site.routes["/soup"] = Reply(200, b"<!DOCTYPE html><html><head>" + b"<" * 3_000_000, HTML)
+    site.routes["/fake"] = Reply(200, page(("application/rss+xml", "/fake.xml", "")), HTML)
+    site.routes["/fake.xml"] = Reply(200, b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64, RSS)
+    site.routes["/self"] = Reply(200, page(("application/atom+xml", "/self", "")), HTML)
+    names = ["soup", "fake", "self"]
+    (env / "feeds.yaml").write_text(
+        "feeds:\n" + "".join(f"  - url: {site.url('/' + n)}\n    name: {n}\n" for n in names),
+        "utf-8",
+    )
+    assert main(["run", "--once"]) == 0
+    assert "polled 3 sources (3 failed)" in capsys.readouterr().err
+    assert main(["feeds"]) == 0
+    rows = {line.split("  ")[0]: line for line in capsys.readouterr().out.splitlines()}
+    assert "no feed found on this page" in rows["soup"]
+    assert "binary data, not a feed" in rows["fake"]
+    assert "is a page too" in rows["self"]
+
+
 def test_feeds_add_finds_the_feed_of_a_site(
     env: Path, site: LocalServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
