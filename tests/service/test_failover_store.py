@@ -1,6 +1,7 @@
 """The store's parts on a Sentinel set through a failover, in process: publishing (script and
-pipeline), leases (scripts), the story registry (scripts in a pipeline), consumer groups and
-the web console's stream reads all carry on against the new primary, which never had the
+pipeline), leases (scripts), the story registry (scripts in a pipeline), consumer groups (a
+reader's and the article hand-off of `--role match`) and the web console's stream reads all
+carry on against the new primary, which never had the
 scripts loaded; the move is logged once however many calls notice it."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 import redis
 
 from ingest.delivery.connections import connect_sync
+from ingest.delivery.handoff import ArticleQueue
 from ingest.delivery.store import Store
 from ingest.delivery.streams import read_after
 from ingest.errors import StoreError
@@ -58,6 +60,10 @@ async def test_everything_carries_on_after_a_failover(
         read = await store.client.xreadgroup("readers", "r1", {channel: ">"})
         assert len(read[0][1]) == 3
         position = {channel: read[0][1][-1][0]}
+        queue = ArticleQueue(store, claim_idle_ms=0)  # --role fetch hands articles to matchers
+        await queue.put([(make_article(n), story) for n, story in enumerate(first[:2])])
+        taken = await queue.take("matcher-1", 10, block_ms=100)  # not acknowledged: it "died"
+        assert [h.article.id for h in taken] == ["article-0", "article-1"]
 
         old, new = await asyncio.to_thread(sentinel_set.fail_primary)
         with new.client() as fresh:
@@ -79,6 +85,11 @@ async def test_everything_carries_on_after_a_failover(
         assert [f["alert_id"] for _, f in newer[0][1]] == ["alert-3", "alert-4", "alert-5"]
         entries = await read_after(store, position, block_ms=100)
         assert [e.id for e in entries] == [e for e, _ in newer[0][1]]
+
+        retaken = await queue.take("matcher-2", 10, block_ms=100)  # a live matcher takes over
+        assert [h.article.id for h in retaken] == ["article-0", "article-1"]
+        await queue.ack([h.entry_id for h in retaken])
+        assert await queue.take("matcher-2", 10, block_ms=100) == []
 
         moved = [r for r in caplog.records if "moved from" in r.getMessage()]
         assert [r.getMessage() for r in moved] == [
