@@ -1,8 +1,8 @@
 """The store's parts on a Sentinel set through a failover, in process: publishing (script and
 pipeline), leases (scripts), the story registry (scripts in a pipeline), consumer groups (a
 reader's and the article hand-off of `--role match`) and the web console's stream reads all
-carry on against the new primary, which never had the
-scripts loaded; the move is logged once however many calls notice it."""
+carry on against the new primary, which never had the scripts loaded; the move is logged once
+however many calls notice it."""
 
 from __future__ import annotations
 
