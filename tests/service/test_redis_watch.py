@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.delivery.store import SOCKET_TIMEOUT_S
+from ingest.delivery.connections import CLIENT_OPTIONS
 from tests.service.conftest import PrivateRedis, Workers
 from tests.service.feedserver import serve
 from tests.service.workload import feed_workers, wait_for
 
 PAUSE_S = 6.0
+SOCKET_TIMEOUT_S = float(CLIENT_OPTIONS["socket_timeout"])
 
 
 @pytest.mark.timeout(120)
