@@ -286,8 +286,8 @@ class Worker:
 
     async def _report_lag(self, store: Store) -> None:
         now = time.monotonic()
-        if now - self._lag_read_at < LAG_EVERY_S:
-            return
+        if now - self._lag_read_at < LAG_EVERY_S or not store.health.up:
+            return  # (Redis away: the probe says so; no heartbeat waits for a timeout here)
         self._lag_read_at = now
         sources = self.sources.sources
         try:
