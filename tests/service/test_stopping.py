@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 
 import pytest
 import redis.asyncio as aioredis
 
-from ingest.service.stopping import cancel_all
+from ingest.service.stopping import EXIT_HARD, cancel_all
 from tests.conftest import TEST_REDIS_URL
 
 pytestmark = pytest.mark.timeout(60)
@@ -57,3 +59,22 @@ async def test_tasks_making_redis_calls_back_to_back_end(key_prefix: str) -> Non
             assert await cancel_all([task], within_s=2.0) == set()
     finally:
         await client.aclose()
+
+
+HOLDS_THE_PROCESS = """
+import threading, time
+from ingest.service.stopping import HardStop
+stop = HardStop(lambda: "a thread in C code")
+stop.arm(0.3)
+threading.Thread(target=time.sleep, args=(60,), name="stuck").start()  # not a daemon
+"""
+
+
+def test_the_hard_stop_ends_a_process_that_a_thread_holds() -> None:
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", HOLDS_THE_PROCESS], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == EXIT_HARD
+    assert time.monotonic() - started < 10  # not the thread's 60 s
+    assert "Still running: a thread in C code" in done.stderr
