@@ -18,6 +18,9 @@ from ingest.models import Source, utcnow
 from ingest.settings import Settings
 
 HEADER = ["SOURCE", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"]
+# Put before ITEMS SEEN by `wirewatch feeds` (the web console shows the columns above): pages
+# fetched for full text and pages that could not be had, and first-poll entries skipped as old.
+COUNT_HEADER = ["PAGES", "OLD SKIPPED"]
 
 
 def _span(seconds: float) -> str:
@@ -111,15 +114,32 @@ async def feeds_table(settings: Settings, store: Store) -> FeedsTable:
     )
 
 
+def count_cells(source: Source, counts: dict[str, int]) -> list[str]:
+    """PAGES ("12 ok, 1 failed"; "-" for a source that never fetches pages), OLD SKIPPED."""
+    pages = "-"
+    if source.full_text != "never" or counts["pages_fetched"] or counts["pages_failed"]:
+        pages = f"{counts['pages_fetched']} ok, {counts['pages_failed']} failed"
+    return [pages, str(counts["backfill_skipped"])]
+
+
+def _with_counts(row: list[str], counts: list[str]) -> list[str]:
+    return [*row[:-1], *counts, row[-1]]
+
+
 async def feeds_report(settings: Settings) -> str:
     store = Store.from_settings(settings)
     try:
         await store.ping()
         table = await feeds_table(settings, store)
+        keys = [source.key for source, _, _ in table.sources]
+        counts = await store.guard(FeedStateStore(store.client, settings.key_prefix).counts(keys))
     finally:
         await store.close()
-    rows = [HEADER] + [
-        format_row(source, state, table.now, settings, listed_at)
+    rows = [_with_counts(HEADER, COUNT_HEADER)] + [
+        _with_counts(
+            format_row(source, state, table.now, settings, listed_at),
+            count_cells(source, counts[source.key]),
+        )
         for source, state, listed_at in table.sources
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
