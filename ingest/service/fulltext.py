@@ -91,36 +91,46 @@ class PageTexts:
         self, source: Source, entries: Sequence[RawEntry]
     ) -> tuple[list[RawEntry], Counter[str]]:
         """The entries, those that want it with their page's main text, and the outcomes."""
-        wanted = [wants_page(e, source.full_text) for e in entries]
-        done = await asyncio.gather(
-            *(self._one(source, e) for e, want in zip(entries, wanted, strict=True) if want)
-        )
-        filled, outcomes = iter(done), Counter[str]()
-        out: list[RawEntry] = []
-        for entry, want in zip(entries, wanted, strict=True):
-            if want:
-                entry, outcome = next(filled)
-                outcomes[outcome] += 1
-                self._metrics.pages.labels(outcome=outcome).inc()
-            out.append(entry)
-        return out, outcomes
+        done = await self.fill_each(source, entries)
+        outcomes = Counter(outcome for _, outcome, _ in done if outcome)
+        return [entry for entry, _, _ in done], outcomes
 
-    async def _one(self, source: Source, entry: RawEntry) -> tuple[RawEntry, str]:
+    async def fill_each(
+        self, source: Source, entries: Sequence[RawEntry]
+    ) -> list[tuple[RawEntry, str, str]]:
+        """(entry, outcome, why) for each entry; the outcome is "" where no page was wanted."""
+        wanted = [wants_page(e, source.full_text) for e in entries]
+        done = iter(await asyncio.gather(
+            *(self._one(source, e) for e, want in zip(entries, wanted, strict=True) if want)
+        ))  # fmt: skip
+        out: list[tuple[RawEntry, str, str]] = []
+        for entry, want in zip(entries, wanted, strict=True):
+            if not want:
+                out.append((entry, "", ""))
+                continue
+            filled = next(done)
+            self._metrics.pages.labels(outcome=filled[1]).inc()
+            out.append(filled)
+        return out
+
+    async def _one(self, source: Source, entry: RawEntry) -> tuple[RawEntry, str, str]:
         assert entry.link is not None  # wants_page checked
         page = await self._fetcher.fetch_page(entry.link, source)
         if not page.fetched:
             log.info("page of %r (%s) not used: %s", entry.title, entry.link, page.detail)
-            return entry, page.outcome
+            return entry, page.outcome, page.detail
         try:
             text = await self._extract(page, entry.title)
         except Exception as exc:  # a page lxml cannot take: the feed's text stands
-            log.warning("cannot extract %s: %s: %s", page.final_url, type(exc).__name__, exc)
-            return entry, "error"
+            why = f"cannot extract {page.final_url}: {type(exc).__name__}: {exc}"
+            log.warning("%s", why)
+            return entry, "error", why
         better = with_page_text(entry, text)
         if better is None:
-            log.info("page of %r (%s) has no more text than the feed", entry.title, entry.link)
-            return entry, "shorter"
-        return better, "used"
+            why = f"{page.final_url} has no more text ({len(text)} characters) than the feed"
+            log.info("page of %r not used: %s", entry.title, why)
+            return entry, "shorter", why
+        return better, "used", page.final_url
 
     async def _extract(self, page: Page, title: str) -> str:
         async with self._extracting:
