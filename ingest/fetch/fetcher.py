@@ -299,11 +299,12 @@ class Fetcher:
         settings = self._settings
         headers = {"Accept": PAGE_ACCEPT}
         may_reach = functools.partial(page_may_reach_private, source=source, settings=settings)
-        try:
-            async with self._slots, asyncio.timeout(settings.page_timeout_s):
-                answer, _moved = await self._follow_url(url, headers, may_reach, page=True)
-        except TimeoutError as exc:
-            raise FetchError(f"gave up after {settings.page_timeout_s:g} s") from exc
+        async with self._slots:  # the page's time runs from when it may start, not before
+            try:
+                async with asyncio.timeout(settings.page_timeout_s):
+                    answer, _moved = await self._follow_url(url, headers, may_reach, page=True)
+            except TimeoutError as exc:
+                raise FetchError(f"gave up after {settings.page_timeout_s:g} s") from exc
         if answer.status in PAUSE_STATUSES:
             retry_after_s = parse_retry_after_s(answer.headers.get("retry-after"))
             self._page_pauses.pause(httpx.URL(answer.url).host, retry_after_s)

@@ -86,6 +86,9 @@ class PageTexts:
         self._fetcher = fetcher
         self._metrics = metrics
         self._extracting = asyncio.Semaphore(settings.page_extract_concurrency)
+        # A feed's pages mostly share its host: asking more at once would only queue them on
+        # the host's slots while holding the fetcher's, which other sources' polls need.
+        self._pages_per_poll = settings.per_host_concurrency
 
     async def fill(
         self, source: Source, entries: Sequence[RawEntry]
@@ -100,8 +103,9 @@ class PageTexts:
     ) -> list[tuple[RawEntry, str, str]]:
         """(entry, outcome, why) for each entry; the outcome is "" where no page was wanted."""
         wanted = [wants_page(e, source.full_text) for e in entries]
+        fetching = asyncio.Semaphore(self._pages_per_poll)
         done = iter(await asyncio.gather(
-            *(self._one(source, e) for e, want in zip(entries, wanted, strict=True) if want)
+            *(self._one(source, e, fetching) for e, w in zip(entries, wanted, strict=True) if w)
         ))  # fmt: skip
         out: list[tuple[RawEntry, str, str]] = []
         for entry, want in zip(entries, wanted, strict=True):
@@ -113,9 +117,12 @@ class PageTexts:
             out.append(filled)
         return out
 
-    async def _one(self, source: Source, entry: RawEntry) -> tuple[RawEntry, str, str]:
+    async def _one(
+        self, source: Source, entry: RawEntry, fetching: asyncio.Semaphore
+    ) -> tuple[RawEntry, str, str]:
         assert entry.link is not None  # wants_page checked
-        page = await self._fetcher.fetch_page(entry.link, source)
+        async with fetching:
+            page = await self._fetcher.fetch_page(entry.link, source)
         if not page.fetched:
             log.info("page of %r (%s) not used: %s", entry.title, entry.link, page.detail)
             return entry, page.outcome, page.detail

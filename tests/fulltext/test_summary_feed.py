@@ -99,3 +99,62 @@ async def test_never_leaves_the_feed_text_and_fetches_nothing(
         hits = server.hits("/business/harbour-strike")
     assert [a.match.rule_id for a in report.alerts] == ["dockers-union"]
     assert hits == 0
+
+
+async def test_many_slow_pages_queue_without_timing_out_or_holding_up_other_sources(
+    make_settings, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Twelve slow pages of one feed, two at a time (the host's limit), each within its own
+    timeout though all of them take longer; another source's poll is not held up meanwhile."""
+    import asyncio
+    import time
+    from http.server import BaseHTTPRequestHandler
+
+    settings = make_settings(
+        rules_dir=write_rules(tmp_path / "rules", RULES),
+        concurrency=3, per_host_concurrency=2, page_timeout_s=1.0,
+    )  # fmt: skip
+    article = (PAGES / "harbour_strike.html").read_bytes()
+
+    def slow_page(handler: BaseHTTPRequestHandler) -> None:
+        time.sleep(0.25)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(article)))
+        handler.end_headers()
+        handler.wfile.write(article)
+
+    finished: list[str] = []
+    outcomes: dict[str, int] = {}
+    pages_asked_when: dict[str, int] = {}
+    with serve() as server:
+        port = server.local.server.server_address[1]
+        items = []
+        for n in range(12):
+            server.local.routes[f"/page/{n}"] = slow_page
+            items.append(item(f"p{n}", f"Strike {n}", "Dockworkers walked out.",
+                              server.base_url + f"/page/{n}"))  # fmt: skip
+        server.pages["/slow.xml"] = feed(*items)
+        server.pages["/other.xml"] = feed(item("o1", "Harbour calm", "All quiet at the harbour."))
+        slow = Source(server.base_url + "/slow.xml", "Slow", "http", 60.0, full_text="auto")
+        other = Source(f"http://localhost:{port}/other.xml", "Other", "http", 60.0)
+
+        async with pipeline_on(settings) as pipeline:
+
+            async def poll(source: Source) -> None:
+                done = await pipeline.poll(source)
+                finished.append(source.name)
+                pages_asked_when[source.name] = sum(server.hits(f"/page/{n}") for n in range(12))
+                outcomes.update(done.pages)
+                await pipeline.handle([done])
+
+            polls = [asyncio.create_task(poll(slow))]
+            await asyncio.sleep(0.3)  # the slow feed's pages are under way
+            polls.append(asyncio.create_task(poll(other)))
+            await asyncio.gather(*polls)
+            report = await pipeline.poll_many([slow])  # nothing new: no page asked again
+        hits = sum(server.hits(f"/page/{n}") for n in range(12))
+    assert finished == ["Other", "Slow"]
+    assert pages_asked_when["Other"] <= 6  # it did not wait for the slow feed's page queue
+    assert outcomes == {"used": 12}  # none timed out waiting its turn
+    assert hits == 12 and report.articles == 0
