@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     # parsed whole in memory; the largest real article pages measured were under 2 MB.
     page_max_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
     page_timeout_s: float = Field(default=20.0, gt=0)  # one page, redirects included
-    # Extraction is CPU work in threads: this many at a time, so pages never starve the loop.
+    # Extraction is CPU work: this many worker processes (one per core of a small host), so
+    # pages never hold the event loop.
     page_extract_concurrency: int = Field(default=2, ge=1)
     # A host that answered 429/503 gets no page requests for its Retry-After (or this long).
     page_host_pause_s: float = Field(default=60.0, ge=0)

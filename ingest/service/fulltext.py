@@ -1,22 +1,29 @@
 """Full text for summary-only feeds: which entries want their linked page, and getting it.
 
-    entry (new or changed) -> wants_page? -> Fetcher.fetch_page -> main_text (thread) -> entry
+    entry (new or changed) -> wants_page? -> Fetcher.fetch_page -> main_text (process) -> entry
 
 `wants_page` and `with_page_text` are pure; `PageTexts` does the I/O: pages through the fetch
 stage's client (address guard on every hop, size cap, timeouts, per-host limits, Retry-After),
-extraction in worker threads, `page_extract_concurrency` at a time, so a burst of pages never
-holds the event loop. A page that cannot be had, or whose main text is no longer than what the
-feed gave, leaves the entry exactly as the feed gave it.
+extraction in `page_extract_concurrency` worker processes. Processes, not threads: extraction
+is Python-heavy CPU work that would hold the GIL, and so the event loop, from other sources'
+polls (and two threads measured slower than one; bench/bench_fulltext.py). The processes start
+at the first page (spawned, not forked: the service has threads and sockets open) and end with
+`close()`, or with the PageTexts object, or with the interpreter. A page that cannot be had,
+or whose main text is no longer than what the feed gave, leaves the entry as the feed gave it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
 import re
 import time
+import weakref
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from ingest.fetch.fetcher import Fetcher
@@ -85,7 +92,9 @@ class PageTexts:
     def __init__(self, fetcher: Fetcher, settings: Settings, metrics: Metrics) -> None:
         self._fetcher = fetcher
         self._metrics = metrics
+        self._processes = settings.page_extract_concurrency
         self._extracting = asyncio.Semaphore(settings.page_extract_concurrency)
+        self._pool: ProcessPoolExecutor | None = None
         # A feed's pages mostly share its host: asking more at once would only queue them on
         # the host's slots while holding the fetcher's, which other sources' polls need.
         self._pages_per_poll = settings.per_host_concurrency
@@ -142,7 +151,40 @@ class PageTexts:
     async def _extract(self, page: Page, title: str) -> str:
         async with self._extracting:
             started = time.perf_counter()
+            loop = asyncio.get_running_loop()
             try:
-                return await asyncio.to_thread(main_text, page.html, page.final_url, title)
+                return await loop.run_in_executor(
+                    self._executor(), main_text, page.html, page.final_url, title
+                )
+            except BrokenProcessPool:  # a worker died (out of memory on a page?): start anew
+                self.close()
+                raise
             finally:
                 self._metrics.page_extract_seconds.observe(time.perf_counter() - started)
+
+    async def warm_up(self) -> None:
+        """Start the extraction processes now (each imports trafilatura once, ~0.5 s)."""
+        loop = asyncio.get_running_loop()
+        pool = self._executor()
+        page = b"<html><body><article><p>Warm up.</p></article></body></html>"
+        await asyncio.gather(
+            *(loop.run_in_executor(pool, main_text, page, "", "") for _ in range(self._processes))
+        )
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self._processes, mp_context=multiprocessing.get_context("spawn")
+            )
+            weakref.finalize(self, _shutdown, self._pool)
+        return self._pool
+
+    def close(self) -> None:
+        """End the extraction processes (new ones start if a page comes after all)."""
+        if self._pool is not None:
+            _shutdown(self._pool)
+            self._pool = None
+
+
+def _shutdown(pool: ProcessPoolExecutor) -> None:
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -137,6 +137,10 @@ class Pipeline:
         self.rng = random.Random()
         self._states: dict[str, SourceState] = {}  # last known, for when Redis is away
 
+    def close(self) -> None:
+        """End what the pipeline started besides its clients (the page extraction processes)."""
+        self.pages.close()
+
     # -- polling ----------------------------------------------------------------------------
 
     def known_state(self, source: Source) -> SourceState:

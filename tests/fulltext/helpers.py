@@ -63,6 +63,10 @@ async def pipeline_on(
     matcher = Matcher(load_rules_dir(settings.rules_dir), load_nlp("blank", 8))
     try:
         async with Fetcher(settings) as fetcher:
-            yield Pipeline(settings, store, fetcher, lambda: matcher, metrics or Metrics())
+            pipeline = Pipeline(settings, store, fetcher, lambda: matcher, metrics or Metrics())
+            try:
+                yield pipeline
+            finally:
+                pipeline.close()
     finally:
         await store.close()
