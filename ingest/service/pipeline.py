@@ -16,6 +16,7 @@ crash at any point redoes work rather than losing it; the claims in Redis stop a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
@@ -374,15 +375,23 @@ class Pipeline:
             return articles, {}
         fresh: list[Article] = []
         kept: dict[str, str] = {}
+        legacy: dict[str, str] = {}
         for article, mark in zip(articles, marks, strict=True):
             if mark is None:
                 fresh.append(article)
                 continue
+            if "|" not in mark:  # handled by an older wirewatch, version unknown: now known
+                legacy[article.id] = f"{article.fingerprint}|"
+                continue
             fingerprint, _, story_id = mark.partition("|")
-            if not story_id or fingerprint == article.fingerprint:
-                continue  # handled in this version ("1": by an older wirewatch, version unknown)
+            if fingerprint == article.fingerprint:
+                continue  # handled in this version
             fresh.append(replace(article, updated=True))
-            kept[article.id] = story_id
+            # Story unknown (marked by an older wirewatch): the one a new article starts.
+            kept[article.id] = story_id or article.id
+        if legacy:
+            with contextlib.suppress(StoreError):
+                await self.store.mark_articles_handled(legacy)
         return fresh, kept
 
     async def _assign_stories(
