@@ -2,13 +2,15 @@
 
 WirewatchError
 ├── ConfigError          settings or feeds.yaml are unusable; the message names the place
+│   └── OpmlError        an OPML file cannot be imported (one `path:line: message` per problem)
 ├── RuleError            one problem in one rule file (path, line, rule id, what is wrong)
 │   └── RuleFileErrors   all problems found in a set of rule files, raised by `rules check`
 ├── FetchError           a source could not be fetched; recorded on the source, never fatal
 │   ├── BlockedAddress   http(s) to a private/loopback address while that is not allowed
 │   ├── TooLarge         body over the size cap (also after decompression)
 │   ├── NotHtml          an entry's linked page is not HTML/XHTML (full_text)
-│   └── HttpStatusError  a 4xx/5xx answer (status and Retry-After kept)
+│   ├── HttpStatusError  a 4xx/5xx answer (status and Retry-After kept)
+│   └── FeedNotFound     a source's address answers a web page that names no feed
 ├── ParseError           a document is neither a feed nor a wire story
 ├── ModelError           the spaCy pipeline is missing or cannot do what a rule asks
 └── StoreError           Redis is unreachable or answered an error (the outbox keeps alerts)
@@ -23,6 +25,14 @@ class WirewatchError(Exception):
 
 class ConfigError(WirewatchError):
     """Settings or feeds.yaml are unusable."""
+
+
+class OpmlError(ConfigError):
+    """An OPML file that cannot be imported; nothing of it is taken."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems  # each `path:line: message`
+        super().__init__("\n".join(problems))
 
 
 class RuleError(WirewatchError):
@@ -72,6 +82,10 @@ class HttpStatusError(FetchError):
         self.status = status
         self.retry_after_s = retry_after_s
         super().__init__(message)
+
+
+class FeedNotFound(FetchError):
+    """The address answers a web page whose `<link rel="alternate">` names no feed."""
 
 
 class ParseError(WirewatchError):

@@ -38,6 +38,7 @@ from ingest.match.matcher import Matcher, MatchStats
 from ingest.models import Alert, Article, RawEntry, Source, utcnow
 from ingest.normalize.article import normalize
 from ingest.parse.documents import parse_documents
+from ingest.service.discovery import fetch_feed, page_note
 from ingest.service.fulltext import PageTexts
 from ingest.service.metrics import Metrics
 from ingest.settings import Settings
@@ -137,6 +138,7 @@ class Pipeline:
         self.pages = PageTexts(fetcher, settings, metrics)
         self.rng = random.Random()
         self._states: dict[str, SourceState] = {}  # last known, for when Redis is away
+        self._feeds_said: dict[str, str] = {}  # source key -> the feed its page named
 
     def close(self) -> None:
         """End what the pipeline started besides its clients (the page extraction processes)."""
@@ -179,9 +181,10 @@ class Pipeline:
         self, source: Source, state: SourceState, started: float
     ) -> SourcePoll:
         try:
-            result = await self.fetcher.fetch(source, state)
+            result = await fetch_feed(self.fetcher, source, state)
         except FetchError as exc:
             return SourcePoll(source, state, PollOutcome.failure(exc), started_at=started)
+        self._say_feed(source, result.feed_url)
         # feedparser is CPU-bound (~14 ms per 50-item feed): keep the event loop free.
         parsed = await asyncio.to_thread(parse_documents, source, result.documents)
         if parsed.errors and not parsed.entries:
@@ -211,6 +214,12 @@ class Pipeline:
             versions=tuple((k, versions[k]) for k in fresh),
             backfill_skipped=len(skipped), pages=tuple(pages.items()),
         )  # fmt: skip
+
+    def _say_feed(self, source: Source, feed_url: str | None) -> None:
+        """Once per process (and again if it changes): which feed a site's page led to."""
+        if feed_url and self._feeds_said.get(source.key) != feed_url:
+            self._feeds_said[source.key] = feed_url
+            log.info("%s", page_note(self.settings.feeds_file, source, feed_url))
 
     async def _versions(self, source: Source, versions: dict[str, str]) -> Versions | None:
         """Which entries are new or changed; None when Redis cannot say (then all are)."""

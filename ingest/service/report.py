@@ -15,9 +15,12 @@ from ingest.fetch.feedstate import FeedStateStore
 from ingest.fetch.schedule import SourceState, interval_in_force_s, is_stale
 from ingest.fetch.sources import load_sources
 from ingest.models import Source, utcnow
+from ingest.service.discovery import page_note
 from ingest.settings import Settings
 
-HEADER = ["SOURCE", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"]
+HEADER = [
+    "SOURCE", "GROUP", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"
+]  # fmt: skip
 # Put before ITEMS SEEN by `wirewatch feeds` (the web console shows the columns above): pages
 # fetched for full text and pages that could not be had, and first-poll entries skipped as old.
 COUNT_HEADER = ["PAGES", "OLD SKIPPED"]
@@ -109,9 +112,11 @@ async def feeds_table(settings: Settings, store: Store) -> FeedsTable:
     states = FeedStateStore(store.client, settings.key_prefix)
     listed = await store.guard(states.listed_at([s.key for s in listing.sources]))
     rows = [(s, await store.guard(states.get(s.key)), listed.get(s.key)) for s in listing.sources]
-    return FeedsTable(
-        tuple(rows), tuple(map(str, listing.errors)), tuple(map(str, listing.notes)), utcnow()
-    )
+    pages = [
+        page_note(settings.feeds_file, s, state.feed_url) for s, state, _ in rows if state.feed_url
+    ]
+    notes = (*map(str, listing.notes), *pages)
+    return FeedsTable(tuple(rows), tuple(map(str, listing.errors)), notes, utcnow())
 
 
 def count_cells(source: Source, counts: dict[str, int]) -> list[str]:
@@ -135,13 +140,11 @@ async def feeds_report(settings: Settings) -> str:
         counts = await store.guard(FeedStateStore(store.client, settings.key_prefix).counts(keys))
     finally:
         await store.close()
-    rows = [_with_counts(HEADER, COUNT_HEADER)] + [
-        _with_counts(
-            format_row(source, state, table.now, settings, listed_at),
-            count_cells(source, counts[source.key]),
-        )
-        for source, state, listed_at in table.sources
-    ]
+    rows = [_with_counts(HEADER, COUNT_HEADER)]
+    for source, state, listed_at in table.sources:
+        cells = format_row(source, state, table.now, settings, listed_at)
+        counted = count_cells(source, counts[source.key])
+        rows.append(_with_counts([cells[0], source.group or "-", *cells[1:]], counted))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]
