@@ -26,6 +26,15 @@ def is_html(content_type: str) -> bool:
     return not media or media in HTML_TYPES
 
 
+def declared_charset(content_type: str) -> str:
+    """The charset a Content-Type names ("" when none)."""
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'")
+    return ""
+
+
 def looks_like_html(body: bytes) -> bool:
     """For pages without a Content-Type: markup near the start, not a binary file."""
     head = body[:1024].lstrip().lower()

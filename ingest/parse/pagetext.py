@@ -47,15 +47,47 @@ def _trafilatura() -> Any:
     return trafilatura
 
 
-def main_text(html: bytes, url: str, title: str = "") -> str:
-    """The page's main text, paragraphs separated by "\\n"; "" when none was found.
+# Under this many characters the furniture pruning may have taken the story itself (a body
+# whose class says "paywall" or "abonnes" on a site that marks paid articles that way): the
+# page is extracted once more without it and the longer text kept. A real story is longer
+# (bench/fulltext_threshold.py: 488 characters for the shortest).
+PRUNED_TOO_SHORT_CHARS = 400
 
-    The page's own headline is left out when it repeats `title` (the entry's), so the text reads
-    as a feed's would: the title apart, the body after it."""
+
+def main_text(html: bytes, url: str, title: str = "", charset: str = "") -> str:
+    """The page's main text, paragraphs separated by "\n"; "" when none was found.
+
+    `charset` is the one the HTTP answer declared, which comes before the page's own
+    (as in browsers). The page's own headline is left out when it repeats `title` (the
+    entry's), so the text reads as a feed's would: the title apart, the body after it."""
     if not html.strip():
         return ""
+    document = _decoded(html, charset)
+    text = _extract(document, url, FURNITURE_XPATH)
+    if len(text) < PRUNED_TOO_SHORT_CHARS:
+        unpruned = _extract(document, url, None)
+        text = unpruned if len(unpruned) > len(text) else text
+    lines = [line.strip() for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    if lines and title and _same_words(lines[0], title):
+        lines = lines[1:]
+    return "\n".join(lines)
+
+
+def _decoded(html: bytes, charset: str) -> bytes | str:
+    """Text decoded with the declared charset; the bytes themselves when none is declared
+    (or it is unknown): trafilatura then reads the page's meta tag or guesses."""
+    if not charset:
+        return html
+    try:
+        return html.decode(charset.strip().strip("\"'"), errors="replace")
+    except LookupError:
+        return html
+
+
+def _extract(document: bytes | str, url: str, prune_xpath: str | None) -> str:
     extracted = _trafilatura().extract(
-        html,
+        document,
         url=url or None,
         include_comments=False,
         include_tables=True,
@@ -63,15 +95,9 @@ def main_text(html: bytes, url: str, title: str = "") -> str:
         include_links=False,
         deduplicate=False,
         favor_precision=True,  # menus and teasers left in would match rules: precision first
-        prune_xpath=FURNITURE_XPATH,
+        prune_xpath=prune_xpath,
     )
-    if not extracted:
-        return ""
-    lines = [line.strip() for line in extracted.split("\n")]
-    lines = [line for line in lines if line]
-    if lines and title and _same_words(lines[0], title):
-        lines = lines[1:]
-    return "\n".join(lines)
+    return extracted or ""
 
 
 def _same_words(a: str, b: str) -> bool:

@@ -27,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
 from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.pages import declared_charset
 from ingest.models import FullText, Page, RawEntry, Source
 from ingest.normalize.textnorm import clean_text, html_to_text
 from ingest.parse.pagetext import main_text
@@ -153,8 +154,9 @@ class PageTexts:
             started = time.perf_counter()
             loop = asyncio.get_running_loop()
             try:
+                charset = declared_charset(page.content_type)
                 return await loop.run_in_executor(
-                    self._executor(), main_text, page.html, page.final_url, title
+                    self._executor(), main_text, page.html, page.final_url, title, charset
                 )
             except BrokenProcessPool:  # a worker died (out of memory on a page?): start anew
                 self.close()

@@ -169,3 +169,19 @@ async def test_redirect_loops_and_chains_are_limited(make_settings) -> None:  # 
             chain = await fetcher.fetch_page(server.url("/c0"), feed_source(server))
     assert loop.outcome == chain.outcome == "error"
     assert "loop" in loop.detail and "redirects" in chain.detail
+
+
+@pytest.mark.parametrize(
+    ("content_type", "charset"),
+    [
+        ("text/html; charset=windows-1251", "windows-1251"),
+        ('text/html; Charset="ISO-8859-1"', "ISO-8859-1"),
+        ("text/html", ""),
+        ("", ""),
+        ("application/xhtml+xml; profile=x; charset=utf-8", "utf-8"),
+    ],
+)
+def test_declared_charset(content_type: str, charset: str) -> None:
+    from ingest.fetch.pages import declared_charset
+
+    assert declared_charset(content_type) == charset

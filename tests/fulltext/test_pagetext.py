@@ -49,3 +49,35 @@ def test_an_empty_page_gives_no_text() -> None:
 @given(st.binary(max_size=2000) | st.text(max_size=2000).map(str.encode))
 def test_any_bytes_give_text_or_nothing(body: bytes) -> None:
     assert isinstance(main_text(body, "https://x.example/a", "Title"), str)
+
+
+RUSSIAN = (
+    "<html><head><title>Переговоры</title></head><body><nav><a href='/'>Главная</a></nav>"
+    "<article><h1>Переговоры о перемирии возобновились в Стамбуле</h1>"
+    "<p>Делегации двух стран возобновили во вторник переговоры о перемирии в Стамбуле, "
+    "сообщили дипломатические источники.</p><p>По словам посредников, стороны обсуждают обмен "
+    "пленными и безопасность судоходства в Черном море.</p><p>Следующий раунд запланирован на "
+    "конец месяца, если нынешние договоренности будут соблюдаться.</p></article></body></html>"
+)
+
+
+def test_the_charset_the_answer_declares_is_used() -> None:
+    page = RUSSIAN.encode("windows-1251")  # no meta charset: only the HTTP header says it
+    text = main_text(page, "https://x.example/a", "", charset="windows-1251")
+    assert "обмен пленными" in text and "безопасность судоходства" in text
+    assert main_text(page, "https://x.example/a", "", charset="no-such-charset")  # still read
+
+
+def test_a_story_body_whose_class_names_a_paywall_is_kept() -> None:
+    paragraphs = "".join(
+        f"<p>Paragraph {n} of the story says what the council decided about the harbour "
+        f"budget and why the vote was delayed again.</p>"
+        for n in range(6)
+    )
+    page = (
+        "<html><body><div class='cookie-consent'><p>We use cookies.</p></div><main>"
+        "<h1>Council delays harbour budget vote</h1>"
+        f"<div class='article-body paywall-content'>{paragraphs}</div></main></body></html>"
+    ).encode()
+    text = main_text(page, "https://x.example/a", "Council delays harbour budget vote")
+    assert "Paragraph 5 of the story" in text and "cookies" not in text
