@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest.models import RawEntry
 from ingest.service.fulltext import SHORT_TEXT_CHARS, wants_page, with_page_text
@@ -44,3 +46,23 @@ def test_page_text_replaces_the_feed_text_only_when_longer() -> None:
     assert better.summary == "Dockworkers walked out." and better.title == given.title
     assert with_page_text(given, "Walked out.") is None
     assert with_page_text(given, "") is None
+
+
+WORDS = st.lists(st.sampled_from(["harbour", "talks", "the", "council", "said", "on", "vote"]),
+                 min_size=1, max_size=200).map(" ".join)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(WORDS, st.sampled_from(["…", "...", " […]", " [...]", " Read more", " Continue reading »"]))
+def test_a_cut_off_text_always_wants_its_page(text: str, marker: str) -> None:
+    cut = entry({"content": f"{text.capitalize()} {'words ' * 120}{marker}"})
+    assert wants_page(cut, "auto")
+
+
+@settings(max_examples=60, deadline=None)
+@given(WORDS)
+def test_a_whole_text_wants_its_page_only_when_short(text: str) -> None:
+    sentence = text.capitalize() + "."
+    whole = entry({"content": sentence})
+    assert wants_page(whole, "auto") is (len(sentence) < SHORT_TEXT_CHARS)
+    assert wants_page(whole, "never") is False and wants_page(whole, "always") is True
