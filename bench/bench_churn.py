@@ -41,11 +41,12 @@ from ingest.settings import Settings  # noqa: E402
 from tests.stories.casebook import all_items  # noqa: E402
 
 REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# The channel (a stream of that name) goes under the run's key prefix, deleted afterwards.
 RULES = """rules:
-  - {id: ceasefire, channel: "alerts:churn", all: [ceasefire]}
-  - {id: strike, channel: "alerts:churn", any: [strike, walkout]}
-  - {id: quake, channel: "alerts:churn", any: [earthquake, magnitude]}
-  - {id: court, channel: "alerts:churn", any: [court, jury, verdict]}
+  - {id: ceasefire, channel: "PREFIXalerts:churn", all: [ceasefire]}
+  - {id: strike, channel: "PREFIXalerts:churn", any: [strike, walkout]}
+  - {id: quake, channel: "PREFIXalerts:churn", any: [earthquake, magnitude]}
+  - {id: court, channel: "PREFIXalerts:churn", any: [court, jury, verdict]}
 """
 
 
@@ -66,10 +67,10 @@ async def main(entries_n: int, polls: int, max_seen: int) -> None:
     stories = {i.article.fingerprint: (i.article.title, i.article.body) for i in all_items()}
     entries = list(stories.values())[:entries_n]
     folder = Path(tempfile.mkdtemp(prefix="wwchurn-"))
-    (folder / "rules").mkdir()
-    (folder / "rules" / "churn.yaml").write_text(RULES, encoding="utf-8")
-    feed_file = folder / "churn.xml"
     prefix = f"wwbench:{uuid.uuid4().hex[:10]}:"
+    (folder / "rules").mkdir()
+    (folder / "rules" / "churn.yaml").write_text(RULES.replace("PREFIX", prefix), encoding="utf-8")
+    feed_file = folder / "churn.xml"
     settings = Settings(_env_file=None, redis_url=REDIS_URL, key_prefix=prefix,  # type: ignore[call-arg]
                         rules_dir=folder / "rules", outbox_dir=folder / "outbox")  # fmt: skip
     store = Store.from_settings(settings)

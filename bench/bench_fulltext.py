@@ -196,9 +196,9 @@ async def run_path(bases: list[str], count: int) -> dict[str, float]:
     from ingest.settings import Settings
 
     prefix = f"wwbench:{uuid.uuid4().hex[:10]}:"
+    rules_dir = channels_under(Path(os.environ.get("BENCH_RULES_DIR", ROOT / "rules")), prefix)
     settings = Settings(_env_file=None, redis_url=REDIS_URL, key_prefix=prefix,  # type: ignore[call-arg]
-                        allow_private_networks=True, backfill_s=0,
-                        rules_dir=Path(os.environ.get("BENCH_RULES_DIR", ROOT / "rules")),
+                        allow_private_networks=True, backfill_s=0, rules_dir=rules_dir,
                         outbox_dir=Path("/tmp") / prefix.replace(":", "_"))  # fmt: skip
     model = os.environ.get("BENCH_SPACY_MODEL", "auto")
     matcher = Matcher(load_rules_dir(settings.rules_dir), load_nlp(model, 16))
@@ -282,6 +282,18 @@ async def run_pages(bases: list[str], count: int) -> dict[str, float]:
         pages.close()
     used = sum(outcomes["used"] for _, outcomes in done)
     return {"seconds": elapsed_s, "cpu_s": cpu_s, "pages": count, "used": used}
+
+
+def channels_under(rules_dir: Path, prefix: str) -> Path:
+    """A copy of the rule files whose channels (streams of that name) are under `prefix`, so
+    that the run's cleanup deletes them and no shared channel gets the bench's alerts."""
+    import re
+
+    copy = Path(tempfile.mkdtemp(prefix="wwbench-rules-"))
+    for path in rules_dir.glob("*.yaml"):
+        text = re.sub(r'(channel:\s*"?)', rf"\g<1>{prefix}", path.read_text(encoding="utf-8"))
+        (copy / path.name).write_text(text, encoding="utf-8")
+    return copy
 
 
 def cpu_of(pid: int) -> float:

@@ -9,6 +9,7 @@ thread, a bounded number at a time.
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 from ingest.errors import ParseError
@@ -34,6 +35,12 @@ FURNITURE_XPATH = (
     + " or ".join(f"contains({_LOWER}, '{word}')" for word in FURNITURE_WORDS)
     + "][not(.//h1) and not(.//article)]"
 )
+
+
+def ignore_interrupts() -> None:
+    """For extraction worker processes: Ctrl-C in a terminal reaches the whole process group,
+    and the service, not its workers, decides how to stop (they end with it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _trafilatura() -> Any:

@@ -30,7 +30,7 @@ from ingest.fetch.fetcher import Fetcher
 from ingest.fetch.pages import declared_charset
 from ingest.models import FullText, Page, RawEntry, Source
 from ingest.normalize.textnorm import clean_text, html_to_text
-from ingest.parse.pagetext import main_text
+from ingest.parse.pagetext import ignore_interrupts, main_text
 from ingest.service.metrics import Metrics
 from ingest.settings import Settings
 
@@ -176,7 +176,9 @@ class PageTexts:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                self._processes, mp_context=multiprocessing.get_context("spawn")
+                self._processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=ignore_interrupts,
             )
             weakref.finalize(self, _shutdown, self._pool)
         return self._pool

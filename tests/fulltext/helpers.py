@@ -20,6 +20,9 @@ from ingest.service.pipeline import Pipeline
 from ingest.settings import Settings
 
 HTML = {"Content-Type": "text/html; charset=utf-8"}
+# Alert channels are streams named by the channel: tests put theirs under their key prefix
+# (tests/fulltext/conftest.py sets it), so the cleanup of the test's keys takes them too.
+CHANNEL_PREFIX = ""
 
 
 def item(
@@ -45,11 +48,13 @@ def feed(*items: str) -> bytes:
 
 
 def write_rules(folder: Path, rules: dict[str, list[str]]) -> Path:
-    """One rule file: rule id -> the terms it needs (all of them), on channel alerts:<id>."""
+    """One rule file: rule id -> the terms it needs (all of them), on channel
+    <CHANNEL_PREFIX>alerts:<id>."""
     folder.mkdir(exist_ok=True)
     lines = ["rules:"]
     for rule_id, terms in rules.items():
-        lines += [f"  - id: {rule_id}", f"    channel: alerts:{rule_id}", f"    all: {terms}"]
+        channel = f"{CHANNEL_PREFIX}alerts:{rule_id}"
+        lines += [f"  - id: {rule_id}", f"    channel: {channel}", f"    all: {terms}"]
     (folder / "rules.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return folder
 
