@@ -14,6 +14,7 @@ WirewatchError
 ├── ParseError           a document is neither a feed nor a wire story
 ├── ModelError           the spaCy pipeline is missing or cannot do what a rule asks
 └── StoreError           Redis is unreachable or answered an error (the outbox keeps alerts)
+    └── NotReplicated    fewer replicas than WIREWATCH_REDIS_MIN_REPLICAS acknowledged in time
 """
 
 from __future__ import annotations
@@ -98,3 +99,8 @@ class ModelError(WirewatchError):
 
 class StoreError(WirewatchError):
     """Redis is unreachable or answered an error."""
+
+
+class NotReplicated(StoreError):
+    """Fewer replicas than WIREWATCH_REDIS_MIN_REPLICAS acknowledged a write in time: the alerts
+    stay in the outbox and are published again (their claims make that idempotent)."""
