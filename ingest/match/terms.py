@@ -43,6 +43,16 @@ def _fold_char(char: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Hit:
+    """One occurrence of a term: original character span and word positions."""
+
+    start: int
+    end: int
+    first_word: int
+    last_word: int
+
+
+@dataclass(frozen=True, slots=True)
 class Folded:
     """Folded text, and for each folded character the index of the original one."""
 
