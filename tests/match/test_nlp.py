@@ -51,3 +51,12 @@ def test_blank_pipeline_has_sentences_but_no_entities(blank_ner: Ner) -> None:
 def test_missing_model_says_how_to_install_it() -> None:
     with pytest.raises(ModelError, match=r"'no_such_model_xyz' is not installed: pip install"):
         load_nlp("no_such_model_xyz", batch_size=8)
+
+
+@pytest.mark.timeout(30)
+def test_the_pipeline_loads_when_first_needed_and_stays() -> None:
+    ner = load_nlp("auto", batch_size=8)
+    assert ner.has_model and not ner.loaded
+    assert ner.analyze([]) == [] and not ner.loaded
+    first = ner.pipeline()
+    assert ner.loaded and ner.pipeline() is first
