@@ -1,0 +1,185 @@
+"""Names cost what words cost: keyword rule, entity rule and `PERSON: any`, end to end.
+
+    .venv/bin/python bench/bench_names.py [--articles 1500] [--skip-any]
+
+Each measurement is one `wirewatch rules test` process over a feed file (parse, normalize,
+match, print), as a person trying rules would run it, so the model's start-up counts where the
+rule needs the model. Three rules:
+
+- keyword: `all: [ceasefire]`;
+- entity: the same plus `PERSON: [Vladimir Putin, Volodymyr Zelenskiy, Donald Trump]`;
+- any: `PERSON: any` alone (the model reads every sentence of every article).
+
+Two corpora, each about 5% ceasefire stories:
+
+- bench: the seed story's lines in random sixes (its `ceasefire` written `truce`), 5% with a
+  ceasefire sentence added (the corpus of bench_rules.py);
+- mixed: paragraphs of the real articles in the repository (`real_texts.py`: seeds, the sample
+  feed, the fixtures' wire stories, the matching and story cases), several sources to an
+  article, ~550 words each; 5% get one ceasefire paragraph, the rest none. Most paragraphs name
+  people in full, so most candidates carry full names of people other than the listed ones.
+
+Goals: entity rule <= 1.3x the keyword rule; `PERSON: any` >= 10x the entity rule; peak memory
+< 400 MB with the model loaded. Wall times are noisy on a shared machine: the load average is
+printed beside them, and the ratios are taken within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_rules import ner_articles  # noqa: E402
+from pipeline_corpus import rss_item  # noqa: E402
+from real_texts import CEASEFIRE, paragraphs  # noqa: E402
+
+from ingest.match.matcher import Matcher, MatchStats  # noqa: E402
+from ingest.match.nlp import load_nlp  # noqa: E402
+from ingest.service.trial import load_articles  # noqa: E402
+from ingest.settings import Settings  # noqa: E402
+
+RULES = {
+    "keyword": "    all: [ceasefire]\n",
+    "entity": "    all: [ceasefire]\n"
+    "    entities:\n      PERSON: [Vladimir Putin, Volodymyr Zelenskiy, Donald Trump]\n",
+    "any": "    entities:\n      PERSON: any\n",
+}
+CEASEFIRE_SHARE = 0.05
+ARTICLE_WORDS = 550
+SOURCES_PER_ARTICLE = 3
+
+
+def mixed_articles(rng: random.Random, count: int) -> list[tuple[str, list[str]]]:
+    """(title, paragraphs): real paragraphs of several sources each, 5% with a ceasefire one."""
+    pool = paragraphs()
+    plain = [(name, text) for name, text in pool if not CEASEFIRE.search(text)]
+    ceasefire = [text for _, text in pool if CEASEFIRE.search(text)]
+    chosen = set(rng.sample(range(count), round(count * CEASEFIRE_SHARE)))
+    articles = []
+    for number in range(count):
+        sources = rng.sample(sorted({name for name, _ in plain}), SOURCES_PER_ARTICLE)
+        texts = [text for name, text in plain if name in sources]
+        body = [rng.choice(ceasefire)] if number in chosen else []
+        while sum(len(p.split()) for p in body) < ARTICLE_WORDS:
+            body.append(rng.choice(texts))
+        rng.shuffle(body)
+        articles.append((" ".join(body[0].split()[:10]).rstrip(",.;:"), body))
+    return articles
+
+
+def bench_corpus(rng: random.Random, count: int) -> list[tuple[str, list[str]]]:
+    return [(a.title, a.body.splitlines()) for a in ner_articles(rng, count, round(count * 0.05))]
+
+
+def write_feed(path: Path, articles: list[tuple[str, list[str]]]) -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    items = [
+        rss_item(n, title, body, start + timedelta(minutes=n))
+        for n, (title, body) in enumerate(articles)
+    ]
+    path.write_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        "<title>Bench wire</title><link>https://bench.example.org/</link>"
+        "<description>bench</description>" + "\n".join(items) + "</channel></rss>\n",
+        encoding="utf-8",
+    )
+
+
+def write_rules(folder: Path, name: str) -> Path:
+    rules = folder / f"rules-{name}"
+    rules.mkdir()
+    (rules / "bench.yaml").write_text(
+        f"rules:\n  - id: {name}\n    channel: alerts:bench\n{RULES[name]}", encoding="utf-8"
+    )
+    return rules
+
+
+def run_trial(feed: Path, rules: Path) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one `wirewatch rules test` process."""
+    command = [
+        sys.executable,
+        "-m",
+        "ingest",
+        "rules",
+        "test",
+        "--rules-dir",
+        str(rules),
+        str(feed),
+    ]
+    env = {**os.environ, "WIREWATCH_SPACY_MODEL": "auto"}
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"{' '.join(command)} exited {process.returncode}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def model_share(feed: Path, rules: Path) -> str:
+    """What the model reads for the entity rule: articles, and share of the candidates' text."""
+    from ingest.rules.files import load_rules_dir
+
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    articles, _ = load_articles([feed], settings)
+    matcher = Matcher(load_rules_dir(rules), load_nlp("auto", settings.ner_batch_size))
+    stats = MatchStats()
+    results = matcher.match_many(articles, stats)
+    candidates = [a for a in articles if matcher.index.search(a.text).by_term]
+    text = sum(len(a.text) for a in candidates) or 1
+    matched = sum(1 for r in results if r)
+    return (
+        f"{stats.candidates} candidates, {matched} matched, the model read "
+        f"{stats.ner_articles} of them, {100 * stats.ner_chars / text:.0f}% of their text"
+    )
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=1500)
+    parser.add_argument("--skip-any", action="store_true", help="leave out PERSON: any (slow)")
+    args = parser.parse_args(argv)
+    corpora = {
+        "bench": bench_corpus(random.Random(20261125), args.articles),
+        "mixed": mixed_articles(random.Random(21), args.articles),
+    }
+    names = [n for n in RULES if not (args.skip_any and n == "any")]
+    print(f"{args.articles} articles per corpus; load average before: {load_average()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        rules = {name: write_rules(folder, name) for name in names}
+        for corpus, articles in corpora.items():
+            feed = folder / f"{corpus}.xml"
+            write_feed(feed, articles)
+            words = sum(len(" ".join(b).split()) for _, b in articles) / len(articles)
+            print(f"{corpus}: ~{words:.0f} words an article; entity rule: "
+                  f"{model_share(feed, rules['entity'])}")  # fmt: skip
+            measured = {name: run_trial(feed, rules[name]) for name in names}
+            for name, (seconds, rss_mb) in measured.items():
+                print(f"  {name:8} {seconds:7.2f} s  peak RSS {rss_mb:5.0f} MB")
+            keyword, entity = measured["keyword"][0], measured["entity"][0]
+            print(f"  entity / keyword: {entity / keyword:.2f}x (goal <= 1.3x)")
+            if "any" in measured:
+                print(f"  PERSON: any / entity: {measured['any'][0] / entity:.1f}x (goal >= 10x)")
+            print(f"  load average: {load_average()}")
+
+
+if __name__ == "__main__":
+    main()
