@@ -76,8 +76,6 @@ def compare_matches(
     ner: Ner, sets: list[tuple[str, list[Rule]]], articles: Sequence[tuple[str, Article]]
 ) -> tuple[dict[str, int], list[str]]:
     counts = dict.fromkeys(("pairs", "matched", "same decision", "same match"), 0)
-    counts |= {"chars read, whole": 0, "chars read, windows": 0, "chars in the corpus": 0}
-    counts["chars in the corpus"] = sum(len(a.text) for _, a in articles)
     differences = []
     items = [a for _, a in articles]
     for set_name, rules in sets:
@@ -85,9 +83,7 @@ def compare_matches(
         for scope in ("whole", "sentences"):
             stats = MatchStats()
             results[scope] = Matcher(rules, ner, scope=scope).match_many(items, stats)  # type: ignore[arg-type]
-            counts["chars read, whole" if scope == "whole" else "chars read, windows"] += (
-                stats.ner_chars
-            )
+            counts[f"{set_name} {scope}"] = stats.ner_chars
         for (name, _), whole, windowed in zip(
             articles, results["whole"], results["sentences"], strict=True
         ):
@@ -179,20 +175,29 @@ def report(ner: Ner) -> str:
         + ", ".join(f"`{p}`" for p in (*FILES, *CASE_FILES))
         + " (story cases: the items written out with a `body`).",
         "",
-        "## Rules",
-        "| rule set | rules |",
-        "| --- | --- |",
-        *(f"| `{name}` | {len(rules)} |" for name, rules in sets),
+        "## Rules, and what the model read for them",
+        f"Characters of the corpus: {sum(len(a.text) for _, a in articles)}.",
+        "",
+        "| rule set | rules | characters read: whole articles | sentence windows |",
+        "| --- | --- | --- | --- |",
+        *(
+            f"| `{name}` | {len(rules)} | {match_counts[name + ' whole']} | "
+            f"{match_counts[name + ' sentences']} |"
+            for name, rules in sets
+        ),
         "",
         "## Decisions and matches (every rule on every article)",
+        "Whole: the model reads every article a rule with entities could match, all of it, and "
+        "judges every surname or one-word alias (the matcher before sentence windows). Windows: "
+        "names in full settle first, a surname beside nothing that could make it a longer name "
+        "counts when the full name is in the article, and the model reads the sentences of "
+        "the mentions still in doubt, one sentence on each side.",
+        "",
         f"- (rule, article) pairs: {match_counts['pairs']}, matched with whole-article NER: "
         f"{match_counts['matched']}",
         f"- same decision: {_percent(match_counts['same decision'], match_counts['pairs'])}",
         "- same match (entities, mentions and snippet): "
         + _percent(match_counts["same match"], match_counts["pairs"]),
-        f"- characters the model read: whole articles {match_counts['chars read, whole']}, "
-        f"sentence windows {match_counts['chars read, windows']} "
-        f"(corpus: {match_counts['chars in the corpus']} per rule set)",
         "",
         "## Labels of the mentions in doubt (each read with only its own window)",
         f"- mentions in doubt: {label_counts['mentions in doubt']}",

@@ -17,6 +17,7 @@ batched call, and each entity comes back with offsets into its article.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -57,14 +58,46 @@ def in_doubt(cond: CompiledCondition, text: str, hits: TextHits) -> tuple[list[H
     for name in cond.names or ():
         strong = [h for i in name.strong for h in hits.of(i)]
         settled = settled or bool(strong)
-        doubtful += [
-            h
-            for i in name.weak
-            for h in hits.of(i)
-            if not text[h.start].islower()  # lower case is the common word, whatever the model
-            and not any(s.start <= h.start and h.end <= s.end for s in strong)
-        ]
+        for hit in (h for i in name.weak for h in hits.of(i)):
+            if text[hit.start].islower():
+                continue  # lower case is the common word, whatever the model says
+            if any(s.start <= hit.start and hit.end <= s.end for s in strong):
+                continue  # part of the full name
+            if strong and standalone(hit, text):
+                continue  # the full name is in the article and nothing could make it longer
+            doubtful.append(hit)
     return doubtful, settled
+
+
+# A name's words may be joined by these (`Johnson & Johnson`, `Bank of England`, `bin Salman`).
+_JOINERS = frozenset(str.split("of de da di del der den van von bin ibn al el la le du dos das y"))
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_NEAR_CHARS = 40
+_CLOSING = frozenset(",;:)]}\"”’'.!?")
+_OPENING = frozenset(",;:([{\"“‘'—–")
+
+
+def standalone(hit: Hit, text: str) -> bool:
+    """Whether no word beside a mention could make it part of a longer name: the words on
+    either side are lower case (and no joiner), or punctuation, or nothing. A surname beside
+    another capitalised word (`Hunter Biden`, `President Putin`, `Trump Tower`), a joiner
+    (`Johnson & Johnson`), a hyphen, an initial or a number stays in doubt: the model's spans
+    decide those."""
+    before = _TOKEN.findall(text, max(0, hit.start - _NEAR_CHARS), hit.start)
+    after = _TOKEN.findall(text, hit.end, hit.end + _NEAR_CHARS)
+    if before and not _free(before[-1], _OPENING | {".", "!", "?"}):
+        return False
+    if before[-1:] == ["."] and (len(before) < 2 or len(before[-2]) < 2):
+        return False  # `J. Trump`: an initial
+    if after[:2] in (["'", "s"], ["’", "s"]):
+        after = after[2:]  # `Trump's envoy`: the possessive is not part of a name
+    return not after or _free(after[0], _CLOSING)
+
+
+def _free(token: str, punctuation: frozenset[str]) -> bool:
+    if token in punctuation:
+        return True
+    return token.isalpha() and token.islower() and token not in _JOINERS
 
 
 def reading_for(

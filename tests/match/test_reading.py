@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from ingest.match.matcher import Matcher, MatchStats
 from ingest.match.nlp import Ner, load_nlp
-from ingest.match.reading import Reading, chunks, windows
+from ingest.match.reading import Reading, chunks, standalone, windows
 from ingest.match.terms import Hit, sentences
 from ingest.rules.files import parse_rules
 from ingest.rules.model import EntityCondition, NameSpec, Rule
@@ -57,6 +57,38 @@ def test_a_lowercase_surname_is_settled_by_the_text() -> None:
     assert matched == []
     assert (stats.candidates, stats.ner_chars) == (1, 0)
     assert not ner.loaded
+
+
+@pytest.mark.timeout(30)
+def test_a_surname_beside_nothing_name_like_is_settled_by_the_full_name() -> None:
+    ner = load_nlp("auto", batch_size=8)
+    text = "Donald Trump spoke on Sunday. Trump’s envoy pushed for a ceasefire, said Trump."
+    matched, stats = _read(Matcher([LEADER_RULE], ner), text)
+    assert matched == ["leaders"]
+    assert stats.ner_chars == 0 and not ner.loaded
+
+
+STANDALONE = [  # text, the mention (its last occurrence), whether nothing could make it longer
+    ("Donald Trump spoke. Trump said no.", "Trump", True),
+    ("Trump’s envoy pushed for a ceasefire.", "Trump", True),
+    ("The aide (Putin's chief of staff) left.", "Putin", True),
+    ("“We will see,” said Putin, adding nothing.", "Putin", True),
+    ("Joe Biden and his son Hunter Biden left.", "Biden", False),
+    ("Johnson & Johnson shares fell.", "Johnson", False),
+    ("Shares of Johnson & Co fell.", "Johnson", False),
+    ("Shares of Trump Tower owners rose.", "Trump", False),
+    ("President Putin said so.", "Putin", False),
+    ("Donald J. Trump signed it.", "Trump", False),
+    ("The Trump-era rules went.", "Trump", False),
+    ("The Bank of England held.", "England", False),
+    ("He met Trump 2 times.", "Trump", False),
+]
+
+
+@pytest.mark.parametrize(("text", "mention", "expected"), STANDALONE)
+def test_standalone_mentions(text: str, mention: str, expected: bool) -> None:
+    start = text.rindex(mention)
+    assert standalone(Hit(start, start + len(mention), 0, 0), text) is expected
 
 
 @pytest.mark.timeout(30)
