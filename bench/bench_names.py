@@ -12,8 +12,8 @@ rule needs the model. Three rules:
 
 Two corpora, each about 5% ceasefire stories:
 
-- bench: the seed story's lines in random sixes (its `ceasefire` written `truce`), 5% with a
-  ceasefire sentence added (the corpus of bench_rules.py);
+- bench: the corpus of bench_pipeline.py (`pipeline_corpus.py`, remixed): the seed stories'
+  sentences mixed into articles of ~280 words, 5% with one ceasefire sentence;
 - mixed: paragraphs of the real articles in the repository (`real_texts.py`: seeds, the sample
   feed, the fixtures' wire stories, the matching and story cases), several sources to an
   article, ~550 words each; 5% get one ceasefire paragraph, the rest none. Most paragraphs name
@@ -42,8 +42,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from bench_rules import ner_articles  # noqa: E402
 from pipeline_corpus import rss_item  # noqa: E402
+from pipeline_corpus import write_feed as write_bench_feed  # noqa: E402
 from real_texts import CEASEFIRE, paragraphs  # noqa: E402
 
 from ingest.match.matcher import Matcher, MatchStats  # noqa: E402
@@ -78,10 +78,6 @@ def mixed_articles(rng: random.Random, count: int) -> list[tuple[str, list[str]]
         rng.shuffle(body)
         articles.append((" ".join(body[0].split()[:10]).rstrip(",.;:"), body))
     return articles
-
-
-def bench_corpus(rng: random.Random, count: int) -> list[tuple[str, list[str]]]:
-    return [(a.title, a.body.splitlines()) for a in ner_articles(rng, count, round(count * 0.05))]
 
 
 def write_feed(path: Path, articles: list[tuple[str, list[str]]]) -> None:
@@ -144,13 +140,31 @@ def model_share(feed: Path, rules: Path) -> str:
     matcher = Matcher(load_rules_dir(rules), load_nlp("auto", settings.ner_batch_size))
     stats = MatchStats()
     results = matcher.match_many(articles, stats)
-    candidates = [a for a in articles if matcher.index.search(a.text).by_term]
+    candidates = [a for a in articles if matcher.presearch.candidates(matcher.index.search(a.text))]
     text = sum(len(a.text) for a in candidates) or 1
     matched = sum(1 for r in results if r)
+    words = sum(len(a.text.split()) for a in articles) / max(1, len(articles))
     return (
-        f"{stats.candidates} candidates, {matched} matched, the model read "
+        f"~{words:.0f} words an article; {stats.candidates} candidates, {matched} matched, "
+        "the model read "
         f"{stats.ner_articles} of them, {100 * stats.ner_chars / text:.0f}% of their text"
     )
+
+
+_START = """
+import time
+started = time.perf_counter()
+from ingest.match.nlp import load_nlp
+load_nlp("auto", 16).analyze(["Donald Trump spoke."])
+print(time.perf_counter() - started)
+"""
+
+
+def model_start_s() -> float:
+    """Seconds to import spaCy, load the model and tag a sentence, in a fresh process."""
+    done = subprocess.run([sys.executable, "-c", _START], cwd=ROOT, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return float(done.stdout)
 
 
 def load_average() -> str:
@@ -163,21 +177,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--skip-any", action="store_true", help="leave out PERSON: any (slow)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of keyword and entity")
     args = parser.parse_args(argv)
-    corpora = {
-        "bench": bench_corpus(random.Random(20261125), args.articles),
-        "mixed": mixed_articles(random.Random(21), args.articles),
-    }
+    mixed = mixed_articles(random.Random(21), args.articles)
     names = [n for n in RULES if not (args.skip_any and n == "any")]
     print(f"{args.articles} articles per corpus; load average before: {load_average()}")
+    starts = sorted(model_start_s() for _ in range(3))
+    print(f"model start (import spaCy, load, first sentence), fresh process: {starts[0]:.2f} s "
+          f"(best of 3; worst {starts[-1]:.2f} s)")  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         rules = {name: write_rules(folder, name) for name in names}
-        for corpus, articles in corpora.items():
+        write_bench_feed(folder / "bench.xml", args.articles, ceasefire_share=CEASEFIRE_SHARE)
+        write_feed(folder / "mixed.xml", mixed)
+        for corpus in ("bench", "mixed"):
             feed = folder / f"{corpus}.xml"
-            write_feed(feed, articles)
-            words = sum(len(" ".join(b).split()) for _, b in articles) / len(articles)
-            print(f"{corpus}: ~{words:.0f} words an article; entity rule: "
-                  f"{model_share(feed, rules['entity'])}")  # fmt: skip
+            print(f"{corpus}: entity rule: {model_share(feed, rules['entity'])}")
             measured: dict[str, tuple[float, float]] = {}
             for _ in range(args.repeats):  # interleaved, best of: others share the machine
                 for name in (n for n in names if n != "any"):
