@@ -26,7 +26,7 @@ from typing import Literal
 from ingest.match.nlp import Ner, NerResult
 from ingest.match.presearch import CompiledCondition, CompiledRule
 from ingest.match.termindex import TextHits
-from ingest.match.terms import Hit
+from ingest.match.terms import ABBREVIATIONS, Hit
 
 Scope = Literal["sentences", "whole"]  # whole: every article a rule with entities could match
 CONTEXT_SENTENCES = 1  # on each side of a sentence that holds a mention in doubt
@@ -87,8 +87,10 @@ def standalone(hit: Hit, text: str) -> bool:
     after = _TOKEN.findall(text, hit.end, hit.end + _NEAR_CHARS)
     if before and not _free(before[-1], _OPENING | {".", "!", "?"}):
         return False
-    if before[-1:] == ["."] and (len(before) < 2 or len(before[-2]) < 2):
-        return False  # `J. Trump`: an initial
+    if before[-1:] == ["."] and (
+        len(before) < 2 or len(before[-2]) < 2 or before[-2].lower() in ABBREVIATIONS
+    ):
+        return False  # `J. Trump`, `Mr. Trump`: an initial or a title, not a sentence's end
     if after[:2] in (["'", "s"], ["’", "s"]):
         after = after[2:]  # `Trump's envoy`: the possessive is not part of a name
     return not after or _free(after[0], _CLOSING)

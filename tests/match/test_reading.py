@@ -79,6 +79,8 @@ STANDALONE = [  # text, the mention (its last occurrence), whether nothing could
     ("Shares of Trump Tower owners rose.", "Trump", False),
     ("President Putin said so.", "Putin", False),
     ("Donald J. Trump signed it.", "Trump", False),
+    ("Mr. Trump signed it.", "Trump", False),
+    ("It was signed. Trump left.", "Trump", True),
     ("The Trump-era rules went.", "Trump", False),
     ("The Bank of England held.", "England", False),
     ("He met Trump 2 times.", "Trump", False),
