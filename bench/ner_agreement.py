@@ -1,6 +1,6 @@
 """Sentence-window NER against whole-article NER, over every real article in the repository.
 
-    .venv/bin/python bench/ner_agreement.py [--out docs/ner-agreement.md]
+    .venv/bin/python bench/ner_agreement.py [--out docs/ner-agreement.md] [--mixed 300]
 
 The matcher reads with the model only the sentences that hold a name in doubt (a surname or a
 one-word alias outside a full name), with one sentence of context on each side. This script
@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import platform
+import random
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ from ingest.match.terms import Hit, sentences  # noqa: E402
 from ingest.models import Article, Match  # noqa: E402
 from ingest.rules.files import load_rules_dir, parse_rules  # noqa: E402
 from ingest.rules.model import EntityCondition, NameSpec, Rule  # noqa: E402
+from ingest.service.trial import pasted_article  # noqa: E402
 from ingest.yamlfile import load_yaml_file  # noqa: E402
 
 Key = tuple[str, str, str]  # rule set, rule id, article name
@@ -155,14 +157,24 @@ def _percent(part: int, whole: int) -> str:
     return f"{part}/{whole} ({100 * part / whole:.1f}%)" if whole else "0/0"
 
 
-def report(ner: Ner) -> str:
-    articles = real_articles()
+def mixed(count: int) -> list[tuple[str, Article]]:
+    """bench_names.py's mixed corpus: real paragraphs of several articles in new company."""
+    from bench_names import mixed_articles
+
+    chosen = mixed_articles(random.Random(21), count)
+    return [(f"mixed #{n}", pasted_article(t, "\n".join(b))) for n, (t, b) in enumerate(chosen)]
+
+
+def report(ner: Ner, mixed_count: int) -> str:
+    real = real_articles()
+    articles = real + mixed(mixed_count)
     sets = rule_sets(ner, articles)
     match_counts, match_diffs = compare_matches(ner, sets, articles)
     label_counts, label_diffs = compare_labels(ner, sets, articles)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
                             capture_output=True, check=False).stdout.strip()  # fmt: skip
-    words = sum(len(a.text.split()) for _, a in articles)
+    words = sum(len(a.text.split()) for _, a in real)
+    mixed_words = sum(len(a.text.split()) for _, a in articles[len(real) :])
     lines = [
         "# NER agreement: sentence windows against whole articles",
         "",
@@ -170,10 +182,13 @@ def report(ner: Ner) -> str:
         f"commit {commit}, model `{ner.name}`, {platform.machine()} "
         f"Python {platform.python_version()}.",
         "",
-        "## Corpus: every real article in the repository",
-        f"{len(articles)} distinct articles, {words} words: "
+        "## Corpus: every real article in the repository, and their paragraphs mixed",
+        f"- {len(real)} distinct articles, {words} words: "
         + ", ".join(f"`{p}`" for p in (*FILES, *CASE_FILES))
-        + " (story cases: the items written out with a `body`).",
+        + " (story cases: the items written out with a `body`);",
+        f"- {mixed_count} articles of their paragraphs mixed, three sources an article, 5% with "
+        f"a ceasefire paragraph ({mixed_words} words; `bench/bench_names.py`'s *mixed* corpus): "
+        "surnames meet full names of other stories, and windows get new neighbours.",
         "",
         "## Rules, and what the model read for them",
         f"Characters of the corpus: {sum(len(a.text) for _, a in articles)}.",
@@ -219,8 +234,9 @@ def report(ner: Ner) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "ner-agreement.md")
+    parser.add_argument("--mixed", type=int, default=300, help="mixed-paragraph articles")
     args = parser.parse_args(argv)
-    text = report(load_nlp("auto", batch_size=16))
+    text = report(load_nlp("auto", batch_size=16), args.mixed)
     args.out.write_text(text, encoding="utf-8")
     print(text.split("## Differences in matches")[0])
 

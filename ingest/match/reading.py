@@ -73,32 +73,56 @@ def in_doubt(cond: CompiledCondition, text: str, hits: TextHits) -> tuple[list[H
 _JOINERS = frozenset(str.split("of de da di del der den van von bin ibn al el la le du dos das y"))
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _NEAR_CHARS = 40
-_CLOSING = frozenset(",;:)]}\"”’'.!?")
-_OPENING = frozenset(",;:([{\"“‘'—–")
+_OPENING = frozenset("([{\"“‘'—–")
+_CLOSING = frozenset(")]}\"”’'.!?")
+_LISTING = frozenset(",;:")  # free unless a capitalised word is on the other side: a list of names
+_ENDS = frozenset(".!?")
 
 
 def standalone(hit: Hit, text: str) -> bool:
-    """Whether no word beside a mention could make it part of a longer name: the words on
-    either side are lower case (and no joiner), or punctuation, or nothing. A surname beside
-    another capitalised word (`Hunter Biden`, `President Putin`, `Trump Tower`), a joiner
-    (`Johnson & Johnson`), a hyphen, an initial or a number stays in doubt: the model's spans
-    decide those."""
-    before = _TOKEN.findall(text, max(0, hit.start - _NEAR_CHARS), hit.start)
-    after = _TOKEN.findall(text, hit.end, hit.end + _NEAR_CHARS)
-    if before and not _free(before[-1], _OPENING | {".", "!", "?"}):
-        return False
-    if before[-1:] == ["."] and (
-        len(before) < 2 or len(before[-2]) < 2 or before[-2].lower() in ABBREVIATIONS
-    ):
-        return False  # `J. Trump`, `Mr. Trump`: an initial or a title, not a sentence's end
-    if after[:2] in (["'", "s"], ["’", "s"]):
+    """Whether nothing beside a mention could make it part of a longer name: on either side a
+    lower-case word (no joiner), punctuation set off by a space, or nothing. A surname beside
+    another capitalised word (`Hunter Biden`, `President Putin`, `Trump Tower`), in a list of
+    names (`Izvestia, Grushko`), after a joiner (`Johnson & Johnson`, `Bank of England`), a
+    hyphen, an initial or a title (`J. Trump`, `Mr. Trump`), or against a number (`1.08`) stays
+    in doubt: the model's spans decide those."""
+    before = list(_TOKEN.finditer(text, max(0, hit.start - _NEAR_CHARS), hit.start))[::-1]
+    after = list(_TOKEN.finditer(text, hit.end, hit.end + _NEAR_CHARS))
+    if len(after) >= 2 and after[0].group() in "'’" and after[1].group() == "s":
         after = after[2:]  # `Trump's envoy`: the possessive is not part of a name
-    return not after or _free(after[0], _CLOSING)
+    return _free_before(before, hit.start) and _free_after(after)
 
 
-def _free(token: str, punctuation: frozenset[str]) -> bool:
-    if token in punctuation:
+def _free_before(tokens: list[re.Match[str]], start: int) -> bool:
+    if not tokens:
         return True
+    nearest, other = tokens[0].group(), (tokens[1].group() if len(tokens) > 1 else "")
+    if _lower_word(nearest):
+        return True
+    if nearest in _OPENING:
+        return True
+    if nearest in _LISTING:
+        return not other[:1].isupper()
+    if nearest in _ENDS and tokens[0].end() < start:  # a sentence's end, unless `J.` or `Mr.`
+        return len(other) > 1 and other.lower() not in ABBREVIATIONS
+    return False
+
+
+def _free_after(tokens: list[re.Match[str]]) -> bool:
+    if not tokens:
+        return True
+    nearest = tokens[0].group()
+    if _lower_word(nearest):
+        return True
+    if len(tokens) > 1 and tokens[1].start() == tokens[0].end() and tokens[1].group()[0].isalnum():
+        return False  # `1.0842`, `Trump-era`, `3,000`: the punctuation is inside a word
+    following = tokens[1].group() if len(tokens) > 1 else ""
+    if nearest in _LISTING:
+        return not following[:1].isupper()
+    return nearest in _CLOSING
+
+
+def _lower_word(token: str) -> bool:
     return token.isalpha() and token.islower() and token not in _JOINERS
 
 

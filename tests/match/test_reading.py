@@ -84,6 +84,11 @@ STANDALONE = [  # text, the mention (its last occurrence), whether nothing could
     ("The Trump-era rules went.", "Trump", False),
     ("The Bank of England held.", "England", False),
     ("He met Trump 2 times.", "Trump", False),
+    ("In an interview with Russian outlet Izvestia, Grushko insisted.", "Grushko", False),
+    ("Talks with Grushko, Lavrov and others.", "Grushko", False),
+    ("The rate was 1.0842 dollars.", "1", False),
+    ("When asked, Grushko said no.", "Grushko", True),
+    ("They met Grushko, who said no.", "Grushko", True),
 ]
 
 
