@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any, Protocol
 
 from ingest.models import Article, SourceRef
@@ -233,8 +233,12 @@ class StoryRegistry:
         first seen at OUTLET`."""
         return (await self.assign_many([article]))[0]
 
-    async def assign_many(self, articles: Sequence[Article]) -> list[Story]:
-        """The stories of `articles`, in order. The first call of every article goes in one
+    async def assign_many(
+        self, articles: Sequence[Article], kept: Mapping[str, str] | None = None
+    ) -> list[Story]:
+        """The stories of `articles`, in order. `kept` (article id -> story id): an updated
+        article stays in the story its earlier version joined, which takes its new text.
+         The first call of every article goes in one
         round trip: each sees the articles before it that it decided (Redis runs the calls in
         order); an article that has candidates to verify goes on alone after that, and then
         sees every article of the batch decided before it. Copies within a batch are one story
@@ -245,7 +249,9 @@ class StoryRegistry:
         pending: list[_Assignment] = []
         for article, body, keys in zip(articles, bodies, units, strict=True):
             seen = counts[source_key(article)]
-            pending.append(_Assignment(article, body, {k: seen.get(k, 0) for k in keys}))
+            prior = (kept or {}).get(article.id)
+            counts_now = {k: seen.get(k, 0) for k in keys}
+            pending.append(_Assignment(article, body, counts_now, prior))
             # Counted as the script will if it starts a story, as most articles do; where it
             # does not, the script says which sentences the counts make boilerplate after all.
             for key in keys:
@@ -398,20 +404,26 @@ class StoryRegistry:
 class _Assignment:
     """One article on its way to a story: what the script was told and has said so far."""
 
-    def __init__(self, article: Article, body: Lines, counts: dict[str, float]) -> None:
-        """`counts`: how many stories of its source had each of its sentences, when read."""
+    def __init__(
+        self, article: Article, body: Lines, counts: dict[str, float], prior: str | None = None
+    ) -> None:
+        """`counts`: how many stories of its source had each of its sentences, when read;
+        `prior`: the story an earlier version of this article joined (developing stories)."""
         self.body = body
         self.repeated = {k for k, n in counts.items() if n >= REPEATED_IN_STORIES}
         self.repeated_min = REPEATED_IN_STORIES  # 0: the script no longer checks them
         self.prepared = prepare(article, self.repeated, body)
         self.examined: set[str] = set()
-        self.best: tuple[int, str] | None = None  # (bits, story id) of the nearest copy
-        self.rounds = 0
+        # An updated article is not searched for: its story is decided (forced) at once, and
+        # the script registers the new text under it, so later copies of it join it too.
+        self.prior: tuple[int, str] | None = (0, prior) if prior else None
+        self.best: tuple[int, str] | None = self.prior  # (bits, story id) of the nearest copy
+        self.rounds = MAX_ROUNDS - 1 if prior else 0
 
     def rehash(self, repeated: set[str]) -> None:
         self.repeated = repeated
         self.prepared = prepare(self.prepared.article, repeated, self.body)
-        self.repeated_min, self.examined, self.best = 0, set(), None
+        self.repeated_min, self.examined, self.best = 0, set(), self.prior
 
 
 def _text(value: bytes | str) -> str:
