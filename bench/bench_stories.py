@@ -1,79 +1,236 @@
-"""Story registry benchmark: how assigning an article to a story scales with the window.
+"""Story registry benchmark: the cost of an article with a full window, and Redis per story.
 
-    .venv/bin/python bench/bench_stories.py [--stories 10000] [--probe 500]
+    .venv/bin/python bench/bench_stories.py [--stories 100000] [--batches 10] [--batch 200]
 
-Fills a story window in Redis (WIREWATCH_TEST_REDIS_URL, default database 15, a throwaway key
-prefix deleted afterwards) with N distinct stories, then times assigning further new articles.
-Each assignment scans the LSH band entries it shares with other stories, so its cost grows with
-the window: the figure to watch for a busy deployment.
+Starts a Redis of its own (redis-server on a free port, no persistence), fills the story window
+with N stories of two kinds, half each: templated bulletins from one source (earthquake notices:
+the same sentences with other magnitudes, places, distances, depths and times) and diverse news
+from 20 sources (sentences of Zipf-distributed words, names and numbers). The fill goes through
+`StoryRegistry.assign_many` in large batches (one pipeline per round). Then it times further
+assignments, batch by batch: `--batches` batches of templated bulletins, then as many of news,
+and prints per batch the milliseconds per article (story stage and its Redis: preparing the
+article, the script, verifying candidates), the candidates found and verified per article, and
+the ratio of the last templated batch to the first. Last, Redis memory per story (used memory
+over the fill, and by kind of key).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
+import shutil
+import socket
+import subprocess
 import sys
 import time
-import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import accumulate
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import redis  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 
-from ingest.models import Article, SourceRef  # noqa: E402
+from ingest.models import Article, RawEntry  # noqa: E402
+from ingest.normalize.article import normalize  # noqa: E402
 from ingest.stories.registry import StoryRegistry  # noqa: E402
 
-REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+WINDOW_S = 3 * 86400  # the default window
+FILL_BATCH = 1000
+PLACES = [
+    f"{a}{b}" for a in ("Ha", "Ko", "Ri", "San", "Mar", "Tu", "Vel", "Ost", "Pal", "Quin")
+    for b in ("dar", "mok", "vale", "ton", "ria", "bek", "nia", "poli", "gan", "lund")
+]  # fmt: skip
+REGIONS = ["Taiwan", "Chile", "Japan", "Peru", "Indonesia", "Alaska", "Turkey", "Greece"]
+PLATES = ["Pacific and Australian", "Nazca and South American", "Philippine Sea and Eurasian"]
+DIRECTIONS = ["north", "south", "east", "west", "north-northeast", "south-southwest", "west"]
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+COMMON = [
+    "the", "of", "and", "to", "in", "a", "is", "that", "for", "on", "was", "with", "he", "it",
+    "as", "at", "by", "said", "from", "his", "an", "be", "has", "have", "had", "were", "are",
+    "which", "not", "but", "this", "they", "their", "its", "after", "who", "been", "also",
+    "more", "over", "new", "two", "year", "first", "would", "will", "officials", "people",
+    "government", "told", "week", "police", "city", "state",
+]  # fmt: skip
 
 
-WORDS = [f"w{i}" for i in range(5000)]
+def bulletin(rng: random.Random) -> tuple[str, str]:
+    m = f"{rng.uniform(3.5, 7.5):.1f}"
+    place, region = rng.choice(PLACES), rng.choice(REGIONS)
+    km, depth = rng.randint(3, 300), rng.randint(5, 200)
+    when = f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}"
+    title = f"M{m} earthquake strikes near {place}, {region}"
+    body = (
+        f"A magnitude {m} earthquake struck {km} kilometres {rng.choice(DIRECTIONS)} of "
+        f"{place}, {region}, at {when} UTC on {rng.choice(DAYS)}, the United States Geological "
+        f"Survey said. The quake was recorded at a depth of {depth} kilometres.\n"
+        "There were no immediate reports of damage or casualties. The USGS PAGER system issued "
+        "a green alert for shaking-related fatalities and economic losses, meaning a low "
+        "likelihood of significant damage.\n"
+        f"Earthquakes of this size are common in the region, which lies on the boundary between "
+        f"the {rng.choice(PLATES)} plates. Residents near the epicentre may have felt moderate "
+        "shaking.\n"
+        "This notice was generated automatically from preliminary data and may be revised as "
+        "seismologists review the event."
+    )
+    return title, body
 
 
-def random_article(rng: random.Random, n: int) -> Article:
-    # Random words: each article is a story of its own with enough text to be looked up (its
-    # SimHash bands and lede keys), which is the cost this measures.
-    body = " ".join(rng.choice(WORDS) for _ in range(60)) + "."
-    return Article(
-        id=f"a{n}", url=f"https://x.example/{n}", title="", body=body, published=datetime.now(UTC),
-        source=SourceRef("bench", "https://x.example/"), dateline=None, summary="",
-        language="en", fingerprint=f"f{n}",
+class News:
+    """Diverse news: sentences of Zipf-distributed words with names and numbers."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.words = COMMON + [f"{a}{b}" for a in "bcdfglmnprstvz" for b in (
+            "ara", "ento", "ilo", "umbra", "esta", "orin", "alve", "eko", "isto", "ando",
+            "urge", "emma", "ocra", "iven", "ascot", "elby", "ippo", "orna", "ute", "ywyn",
+        )]  # fmt: skip
+        weights = [1 / (n + 1) ** 0.9 for n in range(len(self.words))]
+        self.cum = list(accumulate(weights))
+        self.names = [w.capitalize() for w in self.words[len(COMMON) :]]
+
+    def sentence(self) -> str:
+        rng = self.rng
+        words = rng.choices(self.words, cum_weights=self.cum, k=rng.randint(14, 28))
+        words[rng.randrange(len(words))] = rng.choice(self.names)
+        words[rng.randrange(len(words))] = str(rng.randint(2, 9999))
+        return " ".join(words).capitalize() + "."
+
+    def article(self) -> tuple[str, str]:
+        paragraphs = [
+            " ".join(self.sentence() for _ in range(self.rng.randint(1, 3)))
+            for _ in range(self.rng.randint(3, 7))
+        ]
+        return " ".join(self.sentence().split()[:8]), "\n".join(paragraphs)
+
+
+def make(source: str, n: int, title: str, body: str) -> Article:
+    slug = source.lower().replace(" ", "-")
+    entry = RawEntry(
+        source_name=source, source_url=f"https://{slug}.example/feed.xml", title=title,
+        content=body, content_is_html=False, link=f"https://{slug}.example/{n}",
+        published=datetime.now(UTC), language="en",
     )  # fmt: skip
+    return normalize(entry)
 
 
-async def clear(client: aioredis.Redis, prefix: str) -> None:
-    keys = [k async for k in client.scan_iter(match=f"{prefix}*", count=1000)]
-    if keys:
-        await client.delete(*keys)
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-async def main() -> None:
+def memory_by_kind(url: str) -> dict[str, tuple[int, int]]:
+    """(keys, bytes) per kind of story key, MEMORY USAGE over every key (pipelined)."""
+    client = redis.Redis.from_url(url, decode_responses=True)
+    sizes: dict[str, tuple[int, int]] = {}
+    batch: list[str] = []
+
+    def flush() -> None:
+        pipe = client.pipeline(transaction=False)
+        for key in batch:
+            pipe.memory_usage(key, samples=0)
+        for key, used in zip(batch, pipe.execute(), strict=True):
+            kind = key.split(":")[2]
+            keys, total = sizes.get(kind, (0, 0))
+            sizes[kind] = (keys + 1, total + int(used or 0))
+        batch.clear()
+
+    for key in client.scan_iter(count=5000):
+        batch.append(key)
+        if len(batch) >= 5000:
+            flush()
+    flush()
+    client.close()
+    return sizes
+
+
+async def timed(
+    registry: StoryRegistry, articles: list[Article]
+) -> tuple[float, float, float, int]:
+    """(ms per article, candidates per article, verified per article, new stories)."""
+    before = dict(registry.counts)
+    started = time.perf_counter()
+    stories = await registry.assign_many(articles)
+    spent = time.perf_counter() - started
+    n = len(articles)
+    found = registry.counts["candidates"] - before.get("candidates", 0)
+    verified = registry.counts["verified"] - before.get("verified", 0)
+    return spent * 1000 / n, found / n, verified / n, sum(s.is_new for s in stories)
+
+
+async def run(url: str, args: argparse.Namespace) -> None:
+    client = aioredis.Redis.from_url(url)
+    registry = StoryRegistry(client, "bench:", WINDOW_S)
+    rng = random.Random(7)
+    news = News(rng)
+    counter = iter(range(10**9))
+
+    def quake() -> Article:
+        return make("Quake Alerts", next(counter), *bulletin(rng))
+
+    def story() -> Article:
+        return make(f"Outlet {rng.randrange(20)}", next(counter), *news.article())
+
+    base = int(redis.Redis.from_url(url).info("memory")["used_memory"])
+    started = time.perf_counter()
+    filled = 0
+    while filled < args.stories:
+        size = min(FILL_BATCH, args.stories - filled)
+        await registry.assign_many([quake() if n % 2 else story() for n in range(size)])
+        filled += size
+        if filled % 20_000 == 0:
+            print(f"  filled {filled} in {time.perf_counter() - started:.0f} s", flush=True)
+    used = int(redis.Redis.from_url(url).info("memory")["used_memory"]) - base
+    print(f"window filled with {filled} stories in {time.perf_counter() - started:.0f} s")
+    await measure(registry, "templated bulletins", quake, args)
+    await measure(registry, "diverse news", story, args)
+    await client.aclose()
+    print(f"Redis: {used / filled:.0f} B per story over the fill ({used / 1e6:.1f} MB)")
+    for kind, (keys, total) in sorted(memory_by_kind(url).items(), key=lambda kv: -kv[1][1]):
+        print(f"  {kind:8s} {keys:8d} keys {total / 1e6:7.1f} MB {total / filled:6.0f} B/story")
+
+
+async def measure(
+    registry: StoryRegistry, label: str, make_one: Callable[[], Article], args: argparse.Namespace
+) -> None:
+    print(f"{label}, batches of {args.batch}:")
+    per: list[float] = []
+    for n in range(args.batches):
+        batch = [make_one() for _ in range(args.batch)]
+        ms, found, verified, new = await timed(registry, batch)
+        per.append(ms)
+        print(
+            f"  batch {n + 1:2d}: {ms:5.2f} ms/article, {found:5.1f} candidates found, "
+            f"{verified:4.2f} verified per article, {new}/{len(batch)} new stories"
+        )
+    print(f"  last/first: {per[-1] / per[0]:.2f}x, mean {sum(per) / len(per):.2f} ms/article")
+
+
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--stories", type=int, default=10_000)
-    parser.add_argument("--probe", type=int, default=500)
+    parser.add_argument("--stories", type=int, default=100_000)
+    parser.add_argument("--batches", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
-    client = aioredis.Redis.from_url(REDIS_URL)
-    prefix = f"bench:{uuid.uuid4().hex[:8]}:"
-    registry = StoryRegistry(client, prefix, 3600)
-    rng = random.Random(1)
+    binary = shutil.which("redis-server")
+    assert binary, "needs redis-server on PATH"
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
     try:
-        for size in sorted({0, args.stories // 10, args.stories}):
-            for n in range(size):
-                await registry.assign(random_article(rng, n))
-            started = time.perf_counter()
-            for n in range(args.probe):
-                await registry.assign(random_article(rng, 10**12 + n))
-            per_ms = (time.perf_counter() - started) * 1000 / args.probe
-            print(f"window of ~{size:>6} stories: {per_ms:.2f} ms per assignment")
-            await clear(client, prefix)
+        time.sleep(0.5)
+        asyncio.run(run(f"redis://127.0.0.1:{port}/0", args))
     finally:
-        await clear(client, prefix)
-        await client.aclose()
+        server.terminate()
+        server.wait(10)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

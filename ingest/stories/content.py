@@ -31,11 +31,11 @@ from ingest.normalize.textnorm import fold_for_dedup, split_sentences
 from ingest.stories.sketch import (
     DISTINCTIVE_MAX,
     OPENING_WORDS,
+    RANK_MULTIPLIER,
     VOCABULARY_MAX,
     Kept,
     bottom_sample,
     pair_hashes,
-    rank,
     word_hash,
 )
 
@@ -266,7 +266,7 @@ def cover_overlap(a: Features, b: Kept) -> float:
     if b.words < a.words:  # b's sample is a uniform sample of b's pairs
         return len(b.sample & a.pairs) / len(b.sample)
     threshold = b.threshold
-    drawn = [p for p in a.pairs if rank(p) <= threshold]
+    drawn = [p for p in a.pairs if (p * RANK_MULTIPLIER) & 0xFFFFFFFF <= threshold]
     if len(drawn) >= min(SAMPLED_MIN, len(a.pairs)):
         return sum(p in b.sample for p in drawn) / len(drawn)
     return len(a.pairs & (b.sample | b.opening_pairs())) / len(a.pairs)

@@ -59,6 +59,7 @@ class Prepared:
     units: list[str]  # sentence keys of the whole body, for the per-source counts
     shingles: list[Shingle]  # of the opening, for the lede keys (see `sketch.lede_fields`)
     _features: Features | None = field(default=None, repr=False)
+    _doc: str | None = field(default=None, repr=False)
 
     @property
     def features(self) -> Features:
@@ -98,7 +99,9 @@ class Prepared:
 
     def doc(self) -> str:
         """What a later article needs to verify this one as its copy (kept with the story)."""
-        return self.features.kept().encode()
+        if self._doc is None:
+            self._doc = self.features.kept().encode()
+        return self._doc
 
 
 def source_key(article: Article) -> str:

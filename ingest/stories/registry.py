@@ -23,8 +23,9 @@ period ends, and lookups read the periods of the last window only.
     story:fp:<period>:<shard>    -> hash {exact key: story id} (an article's fingerprint; a
                                     short item's words, `flashes.flash_key`)
     story:lede:<period>:<shard>  -> hash {key number and min-hash: article ids, latest last}
-    story:doc:<article id>       -> "<story id>|<Kept>": what verifies a later copy
-    story:outlets:<story id>     -> list: the story's title, then outlet JSON, first outlet first
+    story:doc:<article id>       -> "<story id>|<Kept>": what verifies a later copy; the
+                                    story's first article adds a line with the story's title
+                                    and a line per outlet (JSON), first outlet first
     story:units:<source name>    -> sorted set {sentence or lede shingle key: stories of this
                                     source that had it}, at most UNITS_MAX members (the least
                                     repeated are dropped)
@@ -83,7 +84,7 @@ PERIODS = 3  # a window is this many periods: entries live a window to a window 
 FP_SHARD_HEX = 3  # 4,096 fingerprint hashes per period
 LEDE_SHARD_HEX = 4  # 65,536 lede hashes per period: a few fields each, stored compactly
 
-_ASSIGN = """
+_ASSIGN = r"""
 local units_key = KEYS[1]
 local prefix, article_id, source = ARGV[1], ARGV[2], ARGV[3]
 local window_s, periods = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -92,17 +93,35 @@ local decision, examined, doc, title = ARGV[9], ARGV[10], ARGV[11], ARGV[12]
 local units_max, force = tonumber(ARGV[13]), ARGV[14] == '1'
 local repeated_min, assumed = tonumber(ARGV[15]), ARGV[16]
 local max_candidates, refs_max = tonumber(ARGV[17]), tonumber(ARGV[18])
-local n_units, n_shingles = tonumber(ARGV[19]), tonumber(ARGV[20])
+local units_arg, shingles_arg = ARGV[19], ARGV[20]
 local common_min = tonumber(ARGV[21])
 local min_shingles, lede_keys = $min_shingles, $lede_keys
 local width, shard_hex = $width, $shard_hex
-local first_unit, first_shingle = 22, 22 + n_units
+-- sentence keys: 16 hex digits each; shingles: a 16-digit key, then lede_keys values
+local unit_width, shingle_width = 16, 16 + width * lede_keys
+local n_units, n_shingles = #units_arg / unit_width, #shingles_arg / shingle_width
+local units, shingle_keys = {}, {}
+for i = 1, n_units do
+  units[i] = string.sub(units_arg, (i - 1) * unit_width + 1, i * unit_width)
+end
+for s = 1, n_shingles do
+  local at = (s - 1) * shingle_width
+  shingle_keys[s] = string.sub(shingles_arg, at + 1, at + 16)
+end
+local function shingle_value(s, k)
+  local at = (s - 1) * shingle_width + 16 + width * k
+  return string.sub(shingles_arg, at + 1, at + width)
+end
 local now = tonumber(redis.call('TIME')[1])
 local period_s = math.max(1, math.floor(window_s / periods))
 local current = math.floor(now / period_s)
 local oldest = math.floor((now - window_s) / period_s)
 local keep_until = (current + 1) * period_s + window_s
-local outlets_prefix = prefix .. 'outlets:'
+local doc_prefix = prefix .. 'doc:'
+-- the outlets of a story: lines 3.. of its first article's doc
+local function carried_by(record, outlet)
+  return string.find(record .. '\n', '\n' .. outlet .. '\n', 1, true) ~= nil
+end
 local function bucket(kind, p, shard) return prefix .. kind .. ':' .. p .. ':' .. shard end
 
 -- an exact repeat (a short item: the same words, from another outlet)
@@ -111,15 +130,13 @@ for p = current, oldest, -1 do
   story_id = redis.call('HGET', bucket('fp', p, fp_shard), fp_field)
   if story_id then break end
 end
-if story_id and flash and redis.call('LPOS', outlets_prefix .. story_id, source) then
+if story_id and flash and carried_by(redis.call('GET', doc_prefix .. story_id) or '', source) then
   story_id = false  -- its own outlet's short item again: a new one (a daily notice)
 end
 local how = 'exact'
 if not story_id and repeated_min > 0 and n_units > 0 then
   -- the source's boilerplate is not compared: when the caller left out less than that
   -- (`assumed`, "|key|key|"), say which sentences it is, and the caller prepares again
-  local units = {}
-  for i = first_unit, first_shingle - 1 do table.insert(units, ARGV[i]) end
   local counts = redis.call('ZMSCORE', units_key, unpack(units))
   local repeated, more = {}, false
   for i = 1, #units do
@@ -134,9 +151,7 @@ end
 -- the lede keys: min-hashes over the shingles its source has not made its template
 local fields = {}
 if n_shingles > 0 then
-  local names = {}
-  for s = 1, n_shingles do names[s] = ARGV[first_shingle + 2 * s - 2] end
-  local counts = redis.call('ZMSCORE', units_key, unpack(names))
+  local counts = redis.call('ZMSCORE', units_key, unpack(shingle_keys))
   local chosen = {}
   for s = 1, n_shingles do
     if not (counts[s] and tonumber(counts[s]) >= common_min) then table.insert(chosen, s) end
@@ -148,7 +163,7 @@ if n_shingles > 0 then
   for k = 0, lede_keys - 1 do
     local low = nil
     for _, s in ipairs(chosen) do
-      local h = string.sub(ARGV[first_shingle + 2 * s - 1], width * k + 1, width * (k + 1))
+      local h = shingle_value(s, k)
       if not low or h < low then low = h end
     end
     table.insert(fields, {string.sub(low, 1, shard_hex), k .. string.sub(low, shard_hex + 1)})
@@ -209,44 +224,44 @@ if not story_id then story_id, is_new, how = article_id, 1, 'new' end
 local fp_bucket = bucket('fp', current, fp_shard)
 redis.call('HSET', fp_bucket, fp_field, story_id)
 redis.call('EXPIREAT', fp_bucket, keep_until)
-if #fields > 0 then
-  redis.call('SET', prefix .. 'doc:' .. article_id, story_id .. '|' .. doc, 'EX', window_s)
-  for _, f in ipairs(fields) do
-    local key = bucket('lede', current, f[1])
-    local refs = redis.call('HGET', key, f[2])
-    local list = {}
-    if refs then
-      for ref in string.gmatch(refs, '[^,]+') do
-        if ref ~= article_id then table.insert(list, ref) end
-      end
-    end
-    table.insert(list, article_id)
-    while #list > refs_max do table.remove(list, 1) end
-    redis.call('HSET', key, f[2], table.concat(list, ','))
-    redis.call('EXPIREAT', key, keep_until)
-  end
-end
-local outlets_key = outlets_prefix .. story_id
+local record = story_id .. '|' .. doc
 if is_new == 1 then
-  redis.call('DEL', outlets_key)
-  redis.call('RPUSH', outlets_key, title)
+  record = record .. '\n' .. title .. '\n' .. source
+elseif #fields > 0 and article_id ~= story_id then  -- not the first article again
+  redis.call('SET', doc_prefix .. article_id, record, 'EX', window_s)
 end
-if not redis.call('LPOS', outlets_key, source) then
-  redis.call('RPUSH', outlets_key, source)
+if is_new == 0 then
+  -- the story's outlets, kept with its first article: this one added, for a window more
+  local first = redis.call('GET', doc_prefix .. story_id) or (story_id .. '|\n')
+  record = carried_by(first, source) and first or (first .. '\n' .. source)
 end
-redis.call('EXPIRE', outlets_key, window_s)
-if is_new == 1 and n_units + n_shingles > 0 then
-  for i = first_unit, first_shingle - 1 do redis.call('ZINCRBY', units_key, 1, ARGV[i]) end
-  for s = 1, n_shingles do
-    redis.call('ZINCRBY', units_key, 1, ARGV[first_shingle + 2 * s - 2])
+redis.call('SET', doc_prefix .. story_id, record, 'EX', window_s)
+for _, f in ipairs(fields) do
+  local key = bucket('lede', current, f[1])
+  local refs = redis.call('HGET', key, f[2])
+  local list = {}
+  if refs then
+    for ref in string.gmatch(refs, '[^,]+') do
+      if ref ~= article_id then table.insert(list, ref) end
+    end
   end
+  table.insert(list, article_id)
+  while #list > refs_max do table.remove(list, 1) end
+  redis.call('HSET', key, f[2], table.concat(list, ','))
+  redis.call('EXPIREAT', key, keep_until)
+end
+if is_new == 1 and n_units + n_shingles > 0 then
+  for i = 1, n_units do redis.call('ZINCRBY', units_key, 1, units[i]) end
+  for s = 1, n_shingles do redis.call('ZINCRBY', units_key, 1, shingle_keys[s]) end
   local extra = redis.call('ZCARD', units_key) - units_max
   if extra > 0 then
     redis.call('ZREMRANGEBYRANK', units_key, 0, extra - 1)
   end
   redis.call('EXPIRE', units_key, window_s)
 end
-local listed = redis.call('LRANGE', outlets_key, 0, -1)
+local listed = {}
+for line in string.gmatch(record, '[^\n]+') do table.insert(listed, line) end
+table.remove(listed, 1)  -- "<story id>|<Kept>"
 local story_title = table.remove(listed, 1) or ''
 return {'done', story_id, is_new, listed, how, story_title, found}
 """
@@ -366,7 +381,7 @@ class StoryRegistry:
         for raw_ref, raw_record in reply[1]:
             other_id, record = _text(raw_ref), _text(raw_record)
             assignment.examined.add(other_id)
-            story_id, _bar, encoded = record.partition("|")
+            story_id, _bar, encoded = record.partition("\n")[0].partition("|")
             self.counts["verified"] += 1
             why = verify(assignment.prepared.features, self._features.get(other_id, encoded))
             if why is not None:
@@ -403,11 +418,9 @@ class StoryRegistry:
             "|" + "|".join(sorted(assignment.repeated)) + "|",
             MAX_CANDIDATES,
             REFS_MAX,
-            len(prepared.units),
-            len(shingles),
+            "".join(prepared.units),
+            "".join(map("".join, shingles)),
             COMMON_IN_STORIES,
-            *prepared.units,
-            *(part for shingle in shingles for part in shingle),
         ]
 
     def _story(self, article: Article, reply: list[Any]) -> Story:

@@ -45,7 +45,7 @@ LEDE_HEX = 12  # 48 bits of each min-hash: 4 hex digits name a bucket, the rest 
 COMMON_IN_STORIES = 3
 # ... unless fewer than this many shingles would be left: then all of them are used.
 LEDE_MIN_SHINGLES = 6
-_RANK_MULTIPLIER = 0x9E3779B1  # odd: rank() is a bijection on 32 bits
+RANK_MULTIPLIER = 0x9E3779B1  # odd: rank() is a bijection on 32 bits
 _MASK32 = 0xFFFFFFFF
 
 
@@ -65,13 +65,14 @@ def pair_hashes(words: Sequence[str]) -> list[int]:
 def rank(pair: int) -> int:
     """A mixed order of pair hashes for the bottom-k sample (the raw value orders by the first
     word only)."""
-    return (pair * _RANK_MULTIPLIER) & _MASK32
+    return (pair * RANK_MULTIPLIER) & _MASK32
 
 
 def bottom_sample(pairs: frozenset[int]) -> frozenset[int]:
     if len(pairs) <= SAMPLE_PAIRS:
         return pairs
-    return frozenset(sorted(pairs, key=rank)[:SAMPLE_PAIRS])
+    ranked = sorted([((p * RANK_MULTIPLIER) & _MASK32, p) for p in pairs])
+    return frozenset(p for _rank, p in ranked[:SAMPLE_PAIRS])
 
 
 @dataclass(frozen=True, slots=True)
