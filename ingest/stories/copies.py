@@ -209,6 +209,9 @@ class LocalStories:
             sources.append(article.source)
         return Story(story_id, tuple(sources), is_new, self._titles.get(story_id, ""), how)
 
+    def title_of(self, story_id: str) -> str:
+        return self._titles.get(story_id, "")
+
     def _register(self, prepared: Prepared, fields: list[str], story_id: str) -> None:
         article_id = prepared.article.id
         self._kept[article_id] = (story_id, prepared.doc())
