@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import random
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import accumulate
 from pathlib import Path
@@ -35,8 +37,7 @@ sys.path.insert(0, str(ROOT))
 import redis  # noqa: E402
 import redis.asyncio as aioredis  # noqa: E402
 
-from ingest.models import Article, RawEntry  # noqa: E402
-from ingest.normalize.article import normalize  # noqa: E402
+from ingest.models import Article, SourceRef  # noqa: E402
 from ingest.stories.registry import StoryRegistry  # noqa: E402
 
 WINDOW_S = 3 * 86400  # the default window
@@ -109,13 +110,67 @@ class News:
 
 
 def make(source: str, n: int, title: str, body: str) -> Article:
+    """An article as normalize() gives it for this text (the text has no dateline or markup,
+    so it is built directly: the story stage is what is measured)."""
     slug = source.lower().replace(" ", "-")
-    entry = RawEntry(
-        source_name=source, source_url=f"https://{slug}.example/feed.xml", title=title,
-        content=body, content_is_html=False, link=f"https://{slug}.example/{n}",
-        published=datetime.now(UTC), language="en",
+    link = f"https://{slug}.example/{n}"
+    return Article(
+        id=hashlib.sha256(f"url:{link}".encode()).hexdigest()[:20], url=link, title=title,
+        body=body, published=datetime.now(UTC),
+        source=SourceRef(source, f"https://{slug}.example/feed.xml"), dateline=None, summary="",
+        language="en", fingerprint=hashlib.sha256(f"{title}\n{body}".encode()).hexdigest(),
     )  # fmt: skip
-    return normalize(entry)
+
+
+class Makers:
+    """Articles of both kinds, numbered."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.news = News(rng)
+        self.count = 0
+
+    def quake(self) -> Article:
+        self.count += 1
+        return make("Quake Alerts", self.count, *bulletin(self.rng))
+
+    def story(self) -> Article:
+        self.count += 1
+        return make(f"Outlet {self.rng.randrange(20)}", self.count, *self.news.article())
+
+
+async def fill(registry: StoryRegistry, stories: int, rng: random.Random) -> Makers:
+    """`stories` new stories, bulletins and news by turns, in batches (a pipeline a round)."""
+    makers = Makers(rng)
+    started = time.perf_counter()
+    filled = 0
+    while filled < stories:
+        size = min(FILL_BATCH, stories - filled)
+        await registry.assign_many(
+            [makers.quake() if n % 2 else makers.story() for n in range(size)]
+        )
+        filled += size
+        if filled % 20_000 == 0:
+            print(f"  filled {filled} in {time.perf_counter() - started:.0f} s", flush=True)
+    return makers
+
+
+@contextmanager
+def start_redis() -> Iterator[str]:
+    """A redis-server of its own on a free port, without persistence: its URL."""
+    binary = shutil.which("redis-server")
+    assert binary, "needs redis-server on PATH"
+    port = free_port()
+    server = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(0.5)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(10)
 
 
 def free_port() -> int:
@@ -166,29 +221,14 @@ async def timed(
 async def run(url: str, args: argparse.Namespace) -> None:
     client = aioredis.Redis.from_url(url)
     registry = StoryRegistry(client, "bench:", WINDOW_S)
-    rng = random.Random(7)
-    news = News(rng)
-    counter = iter(range(10**9))
-
-    def quake() -> Article:
-        return make("Quake Alerts", next(counter), *bulletin(rng))
-
-    def story() -> Article:
-        return make(f"Outlet {rng.randrange(20)}", next(counter), *news.article())
-
     base = int(redis.Redis.from_url(url).info("memory")["used_memory"])
     started = time.perf_counter()
-    filled = 0
-    while filled < args.stories:
-        size = min(FILL_BATCH, args.stories - filled)
-        await registry.assign_many([quake() if n % 2 else story() for n in range(size)])
-        filled += size
-        if filled % 20_000 == 0:
-            print(f"  filled {filled} in {time.perf_counter() - started:.0f} s", flush=True)
+    makers = await fill(registry, args.stories, random.Random(7))
+    filled = args.stories
     used = int(redis.Redis.from_url(url).info("memory")["used_memory"]) - base
     print(f"window filled with {filled} stories in {time.perf_counter() - started:.0f} s")
-    await measure(registry, "templated bulletins", quake, args)
-    await measure(registry, "diverse news", story, args)
+    await measure(registry, "templated bulletins", makers.quake, args)
+    await measure(registry, "diverse news", makers.story, args)
     await client.aclose()
     print(f"Redis: {used / filled:.0f} B per story over the fill ({used / 1e6:.1f} MB)")
     for kind, (keys, total) in sorted(memory_by_kind(url).items(), key=lambda kv: -kv[1][1]):
@@ -217,19 +257,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--batch", type=int, default=200)
     args = parser.parse_args()
-    binary = shutil.which("redis-server")
-    assert binary, "needs redis-server on PATH"
-    port = free_port()
-    server = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        time.sleep(0.5)
-        asyncio.run(run(f"redis://127.0.0.1:{port}/0", args))
-    finally:
-        server.terminate()
-        server.wait(10)
+    with start_redis() as url:
+        asyncio.run(run(url, args))
 
 
 if __name__ == "__main__":

@@ -1,18 +1,23 @@
 """What of an article is the story's own, and what two copies of one story must agree on.
 
 Feeds, press wires and outlets append the same text to every item (a syndication footer, an
-"About the company" paragraph, a disclaimer). SimHash over such an item mostly hashes that text,
-so two different stories that share it look like copies. Two defences, both here as pure
-functions (the registry and `rules test` apply them):
+"About the company" paragraph, a disclaimer), and put lines above the lede (the headline again,
+a kicker). A comparison of whole texts mostly compares that text, so two different stories that
+share it look like copies, and one story under two headlines does not. Two defences, both here
+as pure functions (the registry and `rules test` apply them):
 
-* `content_lines` drops what is not the story's own before anything is hashed: editor's notes
-  ("(Updates with ...)", "UPDATE 2-"), and sentences the caller knows repeat across the stories
-  of one source (the registry keeps per-source counts of `unit_key`s in Redis).
+* `split_content`/`content_lines` drop what is not the story's own before anything is compared:
+  heading lines above the first sentence (`normalize.headings`), editor's notes ("(Updates with
+  ...)", "UPDATE 2-"), and sentences the caller knows repeat across the stories of one source
+  (the registry keeps per-source counts of `unit_key`s in Redis).
 * `verify` decides a candidate pair on what makes a story its own, so it holds for the first
   item of a new source too, when there is no history yet: each opening (the lede sentence) must
-  be found in the other text, and the distinctive words of the openings (numbers, names, places)
-  must not disagree on both sides (same-template bulletins that differ only in place and numbers
-  are different stories). Items with little text of their own never merge.
+  be found in the other text, the shorter text must be mostly in the longer, and the
+  distinctive words of the openings (numbers, names, places) must not disagree on both sides
+  (same-template bulletins that differ only in place and numbers are different stories). Items
+  with little text of their own never merge. The article at hand is compared in full
+  (`Features`) with what was kept of the earlier one (`sketch.Kept`: its opening, a sample of its
+  word pairs, its names and numbers), and every estimate errs towards "different".
 
 Copies of one story survive all three tests: syndication re-titles, adds a credit line or an
 update note, trims the tail, copy-edits spelling; it keeps the lede and its names and numbers.

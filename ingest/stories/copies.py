@@ -1,3 +1,11 @@
+"""One article made ready for story assignment, and assignment without Redis (`rules test`).
+
+`prepare` decides what of an article is compared (see `content.py`) and its lede shingles (see
+`sketch.py`); the Redis registry and `LocalStories` both use it and rank and verify candidates
+the same way, so `wirewatch rules test` says "copy of" exactly when the service would suppress
+the article as a copy, and says why a candidate was not one.
+"""
+
 from __future__ import annotations
 
 import logging
