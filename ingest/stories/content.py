@@ -187,10 +187,11 @@ class Features:
         numbers = [_number(t) for t in _numbers(title)]
         numbers += [_number(t) for s in sentences for t in _numbers(s.text)]
         title_words = words_of(title)
+        pairs = pair_hashes(content)  # pair i: words i and i + 1
         return cls(
             words=len(content),
-            lede=tuple(frozenset(pair_hashes(content[a:b])) for a, b in spans),
-            pairs=frozenset(pair_hashes(content)),
+            lede=tuple(frozenset(pairs[a : b - 1]) for a, b in spans),
+            pairs=frozenset(pairs),
             vocabulary=frozenset(title_words) | frozenset(content) | frozenset(numbers),
             distinctive=frozenset(_distinctive(sentences[:OPENING_SENTENCES])),
             opening=tuple(content[:OPENING_WORDS]),
@@ -239,27 +240,21 @@ def verify(
         return f"the openings differ, {lede:.2f} < {lede_share:.2f}"
     if (cover := cover_overlap(a, b)) < cover_share:
         return f"the texts differ beyond the opening, {cover:.2f} < {cover_share:.2f}"
-    only_a = {t for t in a.distinctive if word_hash(t) not in _vocabulary(b)}
+    only_a = {t for t in a.distinctive if word_hash(t) not in b.words_known}
     only_b = _missing(frozenset(b.distinctive), a.vocabulary)
     if only_a and only_b:
         return f"names or numbers differ: {_some(only_a)} / {_some(only_b)}"
     return None
 
 
-def _vocabulary(b: Kept) -> frozenset[int]:
-    return b.vocabulary | frozenset(b.opening)
-
-
 def lede_overlap(a: Features, b: Kept) -> float:
     """The smallest share, over the lede sentences of both, of a sentence's word pairs found in
     the other text: a story's own opening is in its copy, sentence by sentence. Of `b` only the
     opening and a sample of pairs are known: a pair of `a` found in neither counts as missing."""
-    ledes = b.lede()
-    if not a.lede or not ledes:
+    if not a.lede or not b.lede:
         return 0.0
-    known = b.opening_pairs() | b.sample
-    shares = [len(s & known) / len(s) for s in a.lede]
-    shares += [len(s & a.pairs) / len(s) for s in ledes if s]
+    shares = [len(s & b.known) / len(s) for s in a.lede]
+    shares += [len(s & a.pairs) / len(s) for s in b.lede if s]
     return min(shares)
 
 
@@ -274,7 +269,7 @@ def cover_overlap(a: Features, b: Kept) -> float:
     drawn = [p for p in a.pairs if (p * RANK_MULTIPLIER) & 0xFFFFFFFF <= threshold]
     if len(drawn) >= min(SAMPLED_MIN, len(a.pairs)):
         return sum(p in b.sample for p in drawn) / len(drawn)
-    return len(a.pairs & (b.sample | b.opening_pairs())) / len(a.pairs)
+    return len(a.pairs & b.known) / len(a.pairs)
 
 
 def _some(tokens: set[str]) -> str:

@@ -68,6 +68,7 @@ class Prepared:
     shingles: list[Shingle]  # of the opening, for the lede keys (see `sketch.lede_fields`)
     _features: Features | None = field(default=None, repr=False)
     _doc: str | None = field(default=None, repr=False)
+    _exact_key: str | None = field(default=None, repr=False)
 
     @property
     def features(self) -> Features:
@@ -94,11 +95,14 @@ class Prepared:
     def exact_key(self) -> str:
         """The fingerprint of the text; a short item's words without the outlet's dressing
         (`flashes`), or, with too few of them, the item itself."""
-        article = self.article
-        if not self.short and article.fingerprint:
-            return article.fingerprint
-        key = flash_key(article.title, article.body, article.source.name)
-        return key if key is not None else f"id:{article.id}"
+        if self._exact_key is None:
+            article = self.article
+            if not self.short and article.fingerprint:
+                self._exact_key = article.fingerprint
+            else:
+                key = flash_key(article.title, article.body, article.source.name)
+                self._exact_key = key if key is not None else f"id:{article.id}"
+        return self._exact_key
 
     @property
     def flash(self) -> bool:
@@ -153,20 +157,21 @@ def _word_count(text: str) -> int:
 
 
 class KeptFeatures:
-    """Decoded `Kept` forms of earlier articles by article id, the `size` most recently used:
-    the same recent articles are the candidates of many."""
+    """Decoded `Kept` forms of earlier articles, the `size` most recently used: the same recent
+    articles are the candidates of many. By the encoded form, not the article id: an updated
+    article (same id, new text) is kept anew."""
 
     def __init__(self, size: int = FEATURES_KEPT) -> None:
         self._size = size
         self._kept: OrderedDict[str, Kept] = OrderedDict()
 
-    def get(self, article_id: str, encoded: str) -> Kept:
-        kept = self._kept.get(article_id)
+    def get(self, encoded: str) -> Kept:
+        kept = self._kept.get(encoded)
         if kept is None:
-            kept = self._kept[article_id] = Kept.decode(encoded)
+            kept = self._kept[encoded] = Kept.decode(encoded)
             while len(self._kept) > self._size:
                 self._kept.popitem(last=False)
-        self._kept.move_to_end(article_id)
+        self._kept.move_to_end(encoded)
         return kept
 
 
@@ -233,7 +238,7 @@ class LocalStories:
             if other_id == article.id or other_id not in self._kept:
                 continue
             story_id, encoded = self._kept[other_id]
-            why = verify(prepared.features, self._features.get(other_id, encoded))
+            why = verify(prepared.features, self._features.get(encoded))
             if why is None:
                 return story_id
             if self.on_reject:

@@ -81,7 +81,8 @@ log = logging.getLogger("ingest.stories")
 
 MAX_ROUNDS = 5  # calls before the script decides with what was examined
 PERIODS = 3  # a window is this many periods: entries live a window to a window and a period
-FP_SHARD_HEX = 3  # 4,096 fingerprint hashes per period
+FP_SHARD_HEX = 3  # 4,096 fingerprint hashes per period ...
+FP_FIELD_HEX = 24  # ... their fields the next 21 hex digits of the key (84 bits)
 LEDE_SHARD_HEX = 4  # 65,536 lede hashes per period: a few fields each, stored compactly
 
 _ASSIGN = r"""
@@ -166,7 +167,9 @@ if n_shingles > 0 then
       local h = shingle_value(s, k)
       if not low or h < low then low = h end
     end
-    table.insert(fields, {string.sub(low, 1, shard_hex), k .. string.sub(low, shard_hex + 1)})
+    -- a minimum's high digits are mostly zeros: its low digits name the bucket
+    local cut = width - shard_hex
+    table.insert(fields, {string.sub(low, cut + 1), k .. string.sub(low, 1, cut)})
   end
 end
 
@@ -383,7 +386,7 @@ class StoryRegistry:
             assignment.examined.add(other_id)
             story_id, _bar, encoded = record.partition("\n")[0].partition("|")
             self.counts["verified"] += 1
-            why = verify(assignment.prepared.features, self._features.get(other_id, encoded))
+            why = verify(assignment.prepared.features, self._features.get(encoded))
             if why is not None:
                 log.debug(rejected(article, other_id, story_id, why))
             elif assignment.best is None:  # the best ranked copy: the script lists them so
@@ -406,7 +409,7 @@ class StoryRegistry:
             self._window_s,
             PERIODS,
             exact[:FP_SHARD_HEX],
-            prepared.exact_key,
+            exact[FP_SHARD_HEX:FP_FIELD_HEX],
             "1" if prepared.flash else "0",
             assignment.best or "",
             "|" + "|".join(sorted(assignment.examined)) + "|",

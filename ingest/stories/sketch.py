@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import heapq
 import struct
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 
@@ -47,6 +48,7 @@ COMMON_IN_STORIES = 3
 LEDE_MIN_SHINGLES = 6
 RANK_MULTIPLIER = 0x9E3779B1  # odd: rank() is a bijection on 32 bits
 _MASK32 = 0xFFFFFFFF
+_RANK_INVERSE = pow(RANK_MULTIPLIER, -1, 1 << 32)
 
 
 @lru_cache(maxsize=1 << 17)
@@ -71,8 +73,8 @@ def rank(pair: int) -> int:
 def bottom_sample(pairs: frozenset[int]) -> frozenset[int]:
     if len(pairs) <= SAMPLE_PAIRS:
         return pairs
-    ranked = sorted([((p * RANK_MULTIPLIER) & _MASK32, p) for p in pairs])
-    return frozenset(p for _rank, p in ranked[:SAMPLE_PAIRS])
+    lowest = heapq.nsmallest(SAMPLE_PAIRS, [(p * RANK_MULTIPLIER) & _MASK32 for p in pairs])
+    return frozenset([(r * _RANK_INVERSE) & _MASK32 for r in lowest])
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,18 @@ class Kept:
     sample: frozenset[int]  # bottom-k of the content's pairs by `rank`
     vocabulary: frozenset[int]  # word hashes of the title, the opening and the numbers
     distinctive: tuple[str, ...]  # names and numbers of the opening sentences
+    # Derived once, as the same kept article is verified against many: the pairs known to be
+    # in the text (the opening's and the sample), the lede sentences' pairs, every word hash.
+    known: frozenset[int] = field(init=False, repr=False, compare=False)
+    lede: tuple[frozenset[int], ...] = field(init=False, repr=False, compare=False)
+    words_known: frozenset[int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        opening = frozenset(pair_hashes_of(self.opening))
+        lede = tuple(frozenset(pair_hashes_of(self.opening[a:b])) for a, b in self.lede_spans)
+        object.__setattr__(self, "known", opening | self.sample)
+        object.__setattr__(self, "lede", lede)
+        object.__setattr__(self, "words_known", self.vocabulary | frozenset(self.opening))
 
     @property
     def threshold(self) -> int:
@@ -94,12 +108,6 @@ class Kept:
         if self.pair_count <= len(self.sample):
             return _MASK32
         return max(map(rank, self.sample))
-
-    def opening_pairs(self) -> frozenset[int]:
-        return frozenset(pair_hashes_of(self.opening))
-
-    def lede(self) -> list[frozenset[int]]:
-        return [frozenset(pair_hashes_of(self.opening[a:b])) for a, b in self.lede_spans]
 
     def encode(self) -> str:
         """Printable (a client may decode replies as UTF-8): base64 of packed ints, then the
