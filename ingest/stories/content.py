@@ -206,11 +206,11 @@ class Features:
 
     def kept(self) -> Kept:
         """What a later article needs to verify this one as its copy (see `sketch`)."""
-        extra = dict.fromkeys(word_hash(w) for w in (*self.title_words, *self.numbers))
+        extra = dict.fromkeys(map(word_hash, (*self.title_words, *self.numbers)))
         return Kept(
             words=self.words,
             pair_count=len(self.pairs),
-            opening=tuple(word_hash(w) for w in self.opening),
+            opening=tuple(map(word_hash, self.opening)),
             lede_spans=self.lede_spans,
             sample=bottom_sample(self.pairs),
             vocabulary=frozenset(list(extra)[:VOCABULARY_MAX]),

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import heapq
 import struct
 import zlib
 from collections.abc import Callable, Sequence
@@ -73,7 +72,7 @@ def rank(pair: int) -> int:
 def bottom_sample(pairs: frozenset[int]) -> frozenset[int]:
     if len(pairs) <= SAMPLE_PAIRS:
         return pairs
-    lowest = heapq.nsmallest(SAMPLE_PAIRS, [(p * RANK_MULTIPLIER) & _MASK32 for p in pairs])
+    lowest = sorted([(p * RANK_MULTIPLIER) & _MASK32 for p in pairs])[:SAMPLE_PAIRS]
     return frozenset([(r * _RANK_INVERSE) & _MASK32 for r in lowest])
 
 
@@ -95,9 +94,9 @@ class Kept:
     words_known: frozenset[int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        opening = frozenset(pair_hashes_of(self.opening))
-        lede = tuple(frozenset(pair_hashes_of(self.opening[a:b])) for a, b in self.lede_spans)
-        object.__setattr__(self, "known", opening | self.sample)
+        pairs = pair_hashes_of(self.opening)  # pair i: words i and i + 1
+        lede = tuple(frozenset(pairs[a : b - 1]) for a, b in self.lede_spans)
+        object.__setattr__(self, "known", self.sample.union(pairs))
         object.__setattr__(self, "lede", lede)
         object.__setattr__(self, "words_known", self.vocabulary | frozenset(self.opening))
 
