@@ -63,8 +63,9 @@ if not story_id and repeated_min > 0 and n_units > 0 then
   if more then return {'repeated', repeated} end
 end
 
--- the lede keys: min-hashes over the shingles its source has not made its template
-local fields = {}
+-- the lede keys: min-hashes over the shingles its source has not made its template; the
+-- shingles that gave them are the ones counted (a template's are learned a few at a time)
+local fields, keyed, keyed_seen = {}, {}, {}
 if n_shingles > 0 then
   local counts = redis.call('ZMSCORE', units_key, unpack(shingle_keys))
   local chosen = {}
@@ -76,10 +77,14 @@ if n_shingles > 0 then
     for s = 1, n_shingles do chosen[s] = s end
   end
   for k = 0, lede_keys - 1 do
-    local low = nil
+    local low, from = nil, nil
     for _, s in ipairs(chosen) do
       local h = shingle_value(s, k)
-      if not low or h < low then low = h end
+      if not low or h < low then low, from = h, s end
+    end
+    if not keyed_seen[from] then
+      keyed_seen[from] = true
+      table.insert(keyed, shingle_keys[from])
     end
     -- a minimum's high digits are mostly zeros: its low digits name the bucket
     local cut = width - shard_hex
@@ -169,7 +174,7 @@ for _, f in ipairs(fields) do
 end
 if is_new == 1 and n_units + n_shingles > 0 then
   for i = 1, n_units do redis.call('ZINCRBY', units_key, 1, units[i]) end
-  for s = 1, n_shingles do redis.call('ZINCRBY', units_key, 1, shingle_keys[s]) end
+  for _, key in ipairs(keyed) do redis.call('ZINCRBY', units_key, 1, key) end
   local extra = redis.call('ZCARD', units_key) - units_max
   if extra > 0 then
     redis.call('ZREMRANGEBYRANK', units_key, 0, extra - 1)

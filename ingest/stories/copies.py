@@ -201,9 +201,11 @@ class LocalStories:
         body = split_content(article.body, article.title)
         repeated = {u for u in unit_keys(body) if counts[u] >= REPEATED_IN_STORIES}
         prepared = prepare(article, repeated, body)
-        fields = []
+        fields: list[str] = []
+        keyed: list[str] = []
         if prepared.searchable:
-            fields = lede_fields(prepared.shingles, lambda k: counts[k] >= COMMON_IN_STORIES)
+            common = lambda key: counts[key] >= COMMON_IN_STORIES  # noqa: E731
+            fields, keyed = lede_fields(prepared.shingles, common)
         story_id, how = self._exact.get(prepared.exact_key), "exact"
         if story_id is not None and prepared.flash and article.source in self._sources[story_id]:
             story_id = None  # its own outlet's item again: a new one (a daily notice)
@@ -213,7 +215,7 @@ class LocalStories:
         if story_id is None:
             story_id, how = article.id, "new"
             self._titles[story_id] = article.title
-            _count(counts, [*prepared.units, *(key for key, _ in prepared.shingles)])
+            _count(counts, [*prepared.units, *keyed])
         self._exact[prepared.exact_key] = story_id
         if fields:
             self._register(prepared, fields, story_id)

@@ -167,16 +167,23 @@ def lede_shingles(words: Sequence[str]) -> list[Shingle]:
     return [(d[:16], d[16:]) for d in digests]
 
 
-def lede_fields(shingles: Sequence[Shingle], common: Callable[[str], bool]) -> list[str]:
+def lede_fields(
+    shingles: Sequence[Shingle], common: Callable[[str], bool]
+) -> tuple[list[str], list[str]]:
     """The lede keys (the key's number, then its min-hash of LEDE_HEX hex digits), from the
-    shingles that are not `common` (by key) unless fewer than LEDE_MIN_SHINGLES would be left.
-    The registry's script does the same from the counts it reads."""
+    shingles that are not `common` (by key) unless fewer than LEDE_MIN_SHINGLES would be left;
+    and the keys of the shingles that gave them, the ones a new story counts (a template's
+    shingles are learned a few at a time, as each becomes a minimum). The registry's script
+    does the same from the counts it reads."""
     if not shingles:
-        return []
-    chosen = [values for key, values in shingles if not common(key)]
+        return [], []
+    chosen = [shingle for shingle in shingles if not common(shingle[0])]
     if len(chosen) < LEDE_MIN_SHINGLES:
-        chosen = [values for _key, values in shingles]
-    return [
-        f"{k}{min(values[LEDE_HEX * k : LEDE_HEX * (k + 1)] for values in chosen)}"
-        for k in range(LEDE_KEYS)
-    ]
+        chosen = list(shingles)
+    fields: list[str] = []
+    keyed: dict[str, None] = {}
+    for k in range(LEDE_KEYS):
+        key, values = min(chosen, key=lambda shingle: shingle[1][LEDE_HEX * k : LEDE_HEX * (k + 1)])
+        fields.append(f"{k}{values[LEDE_HEX * k : LEDE_HEX * (k + 1)]}")
+        keyed[key] = None
+    return fields, list(keyed)

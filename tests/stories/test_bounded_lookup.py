@@ -62,7 +62,7 @@ async def test_the_script_keys_an_article_as_python_does(
     article = notice(1)
     await StoryRegistry(client, key_prefix, 3600).assign(article)
     in_redis = await lede_fields_in_redis(client, key_prefix)
-    expected = lede_fields(prepare(article).shingles, lambda _key: False)
+    expected, _keyed = lede_fields(prepare(article).shingles, lambda _key: False)
     assert len(expected) == LEDE_KEYS and set(in_redis) == set(expected)
     assert all(refs == [article.id] for refs in in_redis.values())
 

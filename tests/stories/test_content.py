@@ -45,7 +45,7 @@ def kept(text: str, title: str = "") -> Kept:
 
 
 def lede_keys(words: list[str]) -> list[str]:
-    return lede_fields(lede_shingles(words), lambda _key: False)
+    return lede_fields(lede_shingles(words), lambda _key: False)[0]
 
 
 @pytest.mark.parametrize("line", TABLES["notes"])
