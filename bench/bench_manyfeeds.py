@@ -20,11 +20,10 @@ import time
 import uuid
 from pathlib import Path
 
-import redis
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ingest.delivery.connections import connect_sync  # noqa: E402
 from tests.service.manyfeeds import feeds_yaml, serve_many  # noqa: E402
 
 
@@ -60,7 +59,7 @@ def main() -> None:
         WIREWATCH_LOG_FORMAT="text",
         WIREWATCH_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"),
     )
-    client = redis.Redis.from_url(args.redis, decode_responses=True)
+    client = connect_sync(args.redis)  # redis:// or redis+sentinel://
     with serve_many(args.feeds, args.hosts) as many:
         (work / "feeds.yaml").write_text(feeds_yaml(many, args.interval), encoding="utf-8")
         log = (work / "worker.log").open("wb")

@@ -11,9 +11,20 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ingest.errors import ConfigError, ModelError, StoreError, WirewatchError
+from ingest.errors import (
+    BlockedAddress,
+    ConfigError,
+    ModelError,
+    OpmlError,
+    StoreError,
+    WirewatchError,
+)
 from ingest.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.parse.feedlinks import FeedLink
 
 log = logging.getLogger("wirewatch")
 
@@ -49,7 +60,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=["json", "text"], default="json", help="json lines (default) or words"
     )
 
-    commands.add_parser("feeds", help="each source's state")
+    feeds = commands.add_parser(
+        "feeds", help="each source's state; import, export or add sources",
+        description="Without a subcommand: each source's state (group, last success, last "
+        "error, next poll, lag, interval, items seen).",
+    )  # fmt: skip
+    feed_commands = feeds.add_subparsers(dest="feeds_command", metavar="[SUBCOMMAND]")
+    opml_in = feed_commands.add_parser("import", help="add an OPML file's feeds to feeds.yaml")
+    opml_in.add_argument("file", type=Path, metavar="FILE.opml")
+    feed_commands.add_parser("export", help="print every http(s) source as OPML 2.0")
+    add = feed_commands.add_parser("add", help="add a feed, or the feed a site's page names")
+    add.add_argument("url", metavar="URL")
+    add.add_argument("--name", metavar="NAME", help="its name (default: the feed's title)")
+    add.add_argument("--group", metavar="GROUP", help="a folder, as in a reader")
+    add.add_argument(
+        "--allow-private", action="store_true",
+        help="the address is on a private network (written as allow_private: true)",
+    )  # fmt: skip
 
     rules = commands.add_parser("rules", help="check or try rule files")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="SUBCOMMAND")
@@ -105,7 +132,7 @@ def dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "subscribe":
         return cmd_subscribe(settings, args)
     if args.command == "feeds":
-        return cmd_feeds(settings)
+        return cmd_feeds(settings, args)
     if args.command == "web":
         return cmd_web(settings, args.host or settings.web_host, args.port or settings.web_port)
     if args.command == "notify":
@@ -166,11 +193,95 @@ def cmd_subscribe(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_feeds(settings: Settings) -> int:
+def cmd_feeds(settings: Settings, args: argparse.Namespace) -> int:
     from ingest.service.report import feeds_report
 
+    if args.feeds_command == "import":
+        return cmd_feeds_import(settings, args.file)
+    if args.feeds_command == "export":
+        return cmd_feeds_export(settings)
+    if args.feeds_command == "add":
+        return cmd_feeds_add(settings, args)
     print(asyncio.run(feeds_report(settings)))
     return EXIT_OK
+
+
+def cmd_feeds_import(settings: Settings, opml_path: Path) -> int:
+    from ingest.service.subscriptions import import_opml
+
+    try:
+        report = import_opml(opml_path, settings.feeds_file)
+    except OpmlError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"nothing was imported; {settings.feeds_file} is unchanged", file=sys.stderr)
+        return EXIT_FAILED
+    skipped = f"{report.already} already in {settings.feeds_file}"
+    if report.repeated:
+        skipped += f", {report.repeated} listed twice in the file"
+    print(f"added {report.added} sources to {settings.feeds_file} ({skipped})", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_feeds_export(settings: Settings) -> int:
+    from ingest.service.subscriptions import export_opml
+
+    export = export_opml(settings)
+    sys.stdout.write(export.opml)
+    if export.count == 0:
+        print(f"{settings.feeds_file} has no http(s) source to export", file=sys.stderr)
+    for error in export.errors:
+        print(f"left out (does not load): {error}", file=sys.stderr)
+    for source in export.left_out:
+        print(f"left out ({source.kind}, no reader can poll it): "
+              f"{settings.feeds_file}:{source.line}: {source.url}", file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_feeds_add(settings: Settings, args: argparse.Namespace) -> int:
+    from ingest.service.subscriptions import add_found, already_listed, find_feed
+
+    feeds_file = settings.feeds_file
+    if not re.match(r"https?://[^/]", args.url, re.IGNORECASE):
+        print(f"error: {args.url!r}: give an http(s) address (a local file or folder goes "
+              f"into {feeds_file} as it is)", file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    line = already_listed(feeds_file, args.url)
+    if line is None:
+        private = args.allow_private or settings.allow_private_networks
+        try:
+            found = asyncio.run(find_feed(settings, args.url, private, choose_feed))
+        except BlockedAddress as exc:
+            print(f"error: {exc}; or add it with --allow-private", file=sys.stderr)
+            return EXIT_FAILED
+        line = already_listed(feeds_file, found.url)
+    if line is not None:
+        print(f"{feeds_file}:{line}: already there; nothing changed", file=sys.stderr)
+        return EXIT_OK
+    line = add_found(feeds_file, found, args.name, args.group, args.allow_private)
+    print(f"{feeds_file}:{line}: added {found.url}"
+          + (f" ({found.title})" if found.title else ""), file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def choose_feed(choices: Sequence[FeedLink]) -> FeedLink:
+    """Which of the feeds a page names: asked on a terminal, else the first (its main feed)."""
+    if len(choices) == 1:
+        return choices[0]
+    print("the page names these feeds:", file=sys.stderr)
+    for number, link in enumerate(choices, 1):
+        title = f" ({link.title})" if link.title else ""
+        print(f"  {number}. {link.kind}{title}: {link.url}", file=sys.stderr)
+    picked = 1
+    if sys.stdin.isatty():
+        try:
+            answer = input(f"which one? [1-{len(choices)}, default 1] ").strip()
+        except EOFError:  # Ctrl-D: the default
+            answer = ""
+        picked = int(answer) if answer.isdigit() and 1 <= int(answer) <= len(choices) else 1
+    else:
+        print("adding 1; to add another: wirewatch feeds add ITS_URL", file=sys.stderr)
+    return choices[picked - 1]
 
 
 def cmd_web(settings: Settings, host: str, port: int) -> int:

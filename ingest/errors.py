@@ -2,15 +2,18 @@
 
 WirewatchError
 ├── ConfigError          settings or feeds.yaml are unusable; the message names the place
+│   └── OpmlError        an OPML file cannot be imported (one `path:line: message` per problem)
 ├── RuleError            one problem in one rule file (path, line, rule id, what is wrong)
 │   └── RuleFileErrors   all problems found in a set of rule files, raised by `rules check`
 ├── FetchError           a source could not be fetched; recorded on the source, never fatal
 │   ├── BlockedAddress   http(s) to a private/loopback address while that is not allowed
 │   ├── TooLarge         body over the size cap (also after decompression)
-│   └── HttpStatusError  a 4xx/5xx answer (status and Retry-After kept)
+│   ├── HttpStatusError  a 4xx/5xx answer (status and Retry-After kept)
+│   └── FeedNotFound     a source's address answers a web page that names no feed
 ├── ParseError           a document is neither a feed nor a wire story
 ├── ModelError           the spaCy pipeline is missing or cannot do what a rule asks
 └── StoreError           Redis is unreachable or answered an error (the outbox keeps alerts)
+    └── NotReplicated    fewer replicas than WIREWATCH_REDIS_MIN_REPLICAS acknowledged in time
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ class WirewatchError(Exception):
 
 class ConfigError(WirewatchError):
     """Settings or feeds.yaml are unusable."""
+
+
+class OpmlError(ConfigError):
+    """An OPML file that cannot be imported; nothing of it is taken."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems  # each `path:line: message`
+        super().__init__("\n".join(problems))
 
 
 class RuleError(WirewatchError):
@@ -69,6 +80,10 @@ class HttpStatusError(FetchError):
         super().__init__(message)
 
 
+class FeedNotFound(FetchError):
+    """The address answers a web page whose `<link rel="alternate">` names no feed."""
+
+
 class ParseError(WirewatchError):
     """A document is neither a feed nor a wire story."""
 
@@ -79,3 +94,8 @@ class ModelError(WirewatchError):
 
 class StoreError(WirewatchError):
     """Redis is unreachable or answered an error."""
+
+
+class NotReplicated(StoreError):
+    """Fewer replicas than WIREWATCH_REDIS_MIN_REPLICAS acknowledged a write in time: the alerts
+    stay in the outbox and are published again (their claims make that idempotent)."""

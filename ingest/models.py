@@ -25,6 +25,7 @@ class Source:
     interval_s: float
     allow_private: bool = False
     line: int = 0  # where it stands in feeds.yaml, for messages
+    group: str | None = None  # a folder, as in a reader's OPML ("News", "News/Europe")
 
     @property
     def key(self) -> str:
@@ -53,6 +54,7 @@ class FetchResult:
     etag: str | None = None
     last_modified: str | None = None
     permanent_url: str | None = None  # set when a permanent redirect moved the feed
+    feed_url: str | None = None  # the source's address is a web page; this is the feed it names
     retry_after_s: float | None = None  # the server asked us to wait (Retry-After)
     max_age_s: float | None = None  # Cache-Control: max-age
     ttl_s: float | None = None  # the feed's own <ttl>, once parsed (see parse)

@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     # NLP. Small batches: the model's default of 256 peaks at 2.4 GiB, 8-32 stays under 600 MB.
     ner_batch_size: int = Field(default=16, ge=1, le=256)
 
+    # High availability. An alert counts as published once this many replicas have it (WAIT,
+    # up to the timeout; kept in the outbox until then). 0: once the primary has it.
+    redis_min_replicas: int = Field(default=0, ge=0)
+    # Under the client's 10 s read timeout; each outbox retry may wait this long while too few
+    # replicas answer.
+    redis_min_replicas_timeout_s: float = Field(default=1.0, gt=0, le=5.0)
+
     # Redis layout and retention.
     key_prefix: str = "wirewatch:"
     stream_maxlen: int = Field(default=10_000, ge=1)  # per alert channel, approximate trim

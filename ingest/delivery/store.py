@@ -1,4 +1,5 @@
-"""Redis: the shared state and the bus. The only module that imports redis.
+"""Redis: the shared state and the bus. With `connections.py` (which builds the clients), the
+only module that imports redis.
 
 Key layout (all under `settings.key_prefix` except alert streams, which carry the channel name
 so that a subscriber can XREAD the channel it knows):
@@ -27,14 +28,19 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
 
-from ingest.errors import StoreError
+from ingest.delivery.connections import REDIS_ERRORS as REDIS_ERRORS
+from ingest.delivery.connections import UnknownService, connect, sentinel_failure
+from ingest.delivery.redisurl import describe_url as describe_url
+from ingest.errors import ConfigError, NotReplicated, StoreError
 from ingest.models import Alert, Article
 from ingest.settings import Settings
 
 # Claim, append, count and publish in one atomic step: either the alert is claimed *and* in the
 # stream *and* counted *and* published, or none of it happened and a retry may do it. The hour
 # comes from the stream id (Redis's clock), so a count sits in the same hour as its entry; the
-# hourly key is named inside the script for that reason (ARGV[6] is the key prefix).
+# hourly key is named inside the script for that reason (ARGV[6] is the key prefix). A repeat
+# touches the claim when ARGV[9] is '1' (WIREWATCH_REDIS_MIN_REPLICAS is set): the write makes the
+# WAIT that follows cover the claim, which an earlier, unacknowledged call may have made.
 _PUBLISH_ONCE = """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',
@@ -46,6 +52,10 @@ if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
   redis.call('HSET', KEYS[3], ARGV[7], ms)
   redis.call('PUBLISH', ARGV[5], ARGV[4])
   return id
+end
+if ARGV[9] == '1' then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 end
 return false
 """
@@ -78,27 +88,6 @@ class RuleActivity:
 
 
 log = logging.getLogger(__name__)
-
-REDIS_ERRORS = (redis_errors.ConnectionError, redis_errors.TimeoutError, redis_errors.ResponseError)
-
-
-def connect(url: str) -> aioredis.Redis:
-    """A client for `url` (redis://, rediss://, with password); connects lazily."""
-    return aioredis.Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_connect_timeout=5,
-        socket_timeout=10,
-        health_check_interval=30,
-    )
-
-
-def describe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.rpartition('@')[2]}"
 
 
 @dataclass
@@ -134,6 +123,7 @@ class Store:
         self._renew = client.register_script(_RENEW_LEASE)
         self._release = client.register_script(_RELEASE_LEASE)
         self.health = RedisHealth()
+        self._short_of_replicas = False  # said once until replicas acknowledge again
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -143,8 +133,14 @@ class Store:
         await self.client.aclose()
 
     async def ping(self) -> None:
-        """Raise StoreError with an actionable message when Redis cannot be reached."""
-        await self.guard(self.client.ping())
+        """Raise StoreError with an actionable message when Redis cannot be reached, and
+        ConfigError when the URL's Sentinel set monitors no primary by its service name."""
+        try:
+            await self.guard(self.client.ping())
+        except StoreError as exc:
+            if isinstance(exc.__cause__, UnknownService):
+                raise ConfigError(str(exc)) from exc
+            raise
 
     async def wait_until_answering(self, stop: asyncio.Event) -> None:
         """Ping until Redis answers (or `stop` is set), saying each failure with the next wait:
@@ -165,15 +161,21 @@ class Store:
         try:
             answer = await awaitable
         except REDIS_ERRORS as exc:
-            where = describe_url(self.settings.redis_url)
-            error = StoreError(
-                f"Redis at {where} failed: {str(exc).rstrip('.')}. Is it running? "
-                "Set WIREWATCH_REDIS_URL to reach it."
-            )
+            error = StoreError(self._failure(exc))
             self.health.failed(str(error))
             raise error from exc
         self.health.answered()
         return answer
+
+    def _failure(self, exc: Exception) -> str:
+        url = self.settings.redis_url
+        found = sentinel_failure(url, exc)
+        if found is not None:
+            return f"Redis through {found}. Set WIREWATCH_REDIS_URL to reach it."
+        return (
+            f"Redis at {describe_url(url)} failed: {str(exc).rstrip('.')}. Is it running? "
+            "Set WIREWATCH_REDIS_URL to reach it."
+        )
 
     # -- articles ---------------------------------------------------------------------------
 
@@ -231,8 +233,13 @@ class Store:
     async def publish_payload(
         self, rule_id: str, channel: str, alert_id: str, story_id: str, payload: str
     ) -> str | None:
-        result = await self.guard(self._publish(rule_id, channel, alert_id, story_id, payload))
-        return str(result) if result else None
+        if not self.settings.redis_min_replicas:
+            result = await self.guard(self._publish(rule_id, channel, alert_id, story_id, payload))
+            return str(result) if result else None
+        async with self.client.pipeline(transaction=False) as pipe:
+            await self._publish(rule_id, channel, alert_id, story_id, payload, pipe)
+            results = await self._replicated(pipe)
+        return str(results[0]) if results[0] else None
 
     async def publish_many(self, alerts: Sequence[tuple[Alert, str]]) -> list[str | None]:
         """`publish_alert` for many (alert, story id) pairs in one round trip; each is still
@@ -246,8 +253,40 @@ class Store:
                 await self._publish(
                     match.rule_id, match.channel, alert.alert_id, story_id, alert.dumps(), pipe
                 )
-            results = await self.guard(pipe.execute())
+            results = await self._replicated(pipe)
         return [str(result) if result else None for result in results]
+
+    async def _replicated(self, pipe: Any) -> list[Any]:
+        """Run the pipeline; with WIREWATCH_REDIS_MIN_REPLICAS=N, then WAIT (on the same
+        connection, as WAIT requires) until N replicas have every write so far, or the timeout.
+        Fewer: NotReplicated, and the caller keeps the alerts in the outbox. The claims were
+        made, so the retry finds them (a repeat) unless a failover lost them with the alerts:
+        then it publishes them again, once."""
+        wanted = self.settings.redis_min_replicas
+        if not wanted:
+            return list(await self.guard(pipe.execute()))
+        timeout_ms = int(self.settings.redis_min_replicas_timeout_s * 1000)
+        if self._short_of_replicas and await self._replicas_connected() < wanted:
+            # Known short: keep the alerts back without a write and a WAIT that would block
+            # every retry for the whole timeout.
+            raise NotReplicated(f"fewer than {wanted} replicas are connected to the primary")
+        pipe.execute_command("WAIT", wanted, timeout_ms)
+        *results, acknowledged = await self.guard(pipe.execute())
+        if int(acknowledged) < wanted:
+            if not self._short_of_replicas:
+                log.warning(
+                    "only %d of the %d replicas WIREWATCH_REDIS_MIN_REPLICAS asks for "
+                    "acknowledged alerts within %.1f s: they wait in the outbox until enough do",
+                    int(acknowledged), wanted, self.settings.redis_min_replicas_timeout_s,
+                )  # fmt: skip
+            self._short_of_replicas = True
+            raise NotReplicated(
+                f"{int(acknowledged)} of {wanted} replicas acknowledged within {timeout_ms} ms"
+            )
+        if self._short_of_replicas:
+            log.info("replicas acknowledge alerts again (%d of %d)", int(acknowledged), wanted)
+            self._short_of_replicas = False
+        return results
 
     def _publish(
         self,
@@ -269,9 +308,15 @@ class Store:
                 self.prefix,
                 rule_id,
                 RULE_STATS_TTL_S,
+                "1" if self.settings.redis_min_replicas else "0",
             ],
             client=client,
         )
+
+    async def _replicas_connected(self) -> int:
+        """Replicas streaming from the primary now (ROLE lists those past their first sync)."""
+        role = await self.guard(self.client.execute_command("ROLE"))
+        return len(role[2]) if role and role[0] == "master" else 0
 
     @property
     def _last_alert_key(self) -> str:

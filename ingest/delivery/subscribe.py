@@ -3,20 +3,33 @@
 
 Replay and live meet without a gap or a double: the pub/sub subscription is made *before* the
 stream is read, and live messages whose alert id was already replayed are skipped.
+
+Redis going away (or failing over to a replica) does not end a subscription: it is said once,
+waited out and taken up again. A group consumer then reads its own unacknowledged entries
+first, and skips (acknowledging) alerts it printed already, so a failover that loses an
+acknowledgement, or an alert published again after it, prints nothing twice.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ingest.delivery.store import Store
+from ingest.errors import StoreError
+
+log = logging.getLogger(__name__)
 
 Emit = Callable[[str], None]
+PRINTED_MEMORY = 100_000  # alert ids a group consumer remembers having printed
+RETRY_S = 1.0  # between attempts while Redis is away
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,32 +115,65 @@ async def subscribe(store: Store, options: SubscribeOptions, emit: Emit) -> int:
     if options.group:
         return await consume_group(store, options, emit)
     budget = _Budget(options)
+    outage = _Outage()
     printed = 0
-    pubsub = store.client.pubsub(ignore_subscribe_messages=True)
-    try:
-        if options.pattern:
-            await store.guard(pubsub.psubscribe(*options.channels))
-        else:
-            await store.guard(pubsub.subscribe(*options.channels))
-        seen: set[str] = set()
-        if options.replay or options.since:
-            seen = await replay(store, options, emit, budget)
-            printed = len(seen)
-        while not budget.done:
-            message = await store.guard(
-                pubsub.get_message(ignore_subscribe_messages=True, timeout=budget.wait_s())
-            )
-            if message is None or message.get("type") not in {"message", "pmessage"}:
-                continue
-            payload = message["data"]
-            if seen and _alert_id(payload) in seen:
-                continue
-            emit(payload)
-            printed += 1
-            budget.spend()
-    finally:
-        await pubsub.aclose()
+    seen: set[str] = set()
+    replayed = False
+
+    def counted(payload: str) -> None:
+        nonlocal printed
+        emit(payload)
+        printed += 1
+
+    while not budget.done:
+        pubsub = store.client.pubsub(ignore_subscribe_messages=True)
+        try:
+            if options.pattern:
+                await store.guard(pubsub.psubscribe(*options.channels))
+            else:
+                await store.guard(pubsub.subscribe(*options.channels))
+            if (options.replay or options.since) and not replayed:
+                seen = await replay(store, options, counted, budget)
+                replayed = True
+            outage.over()
+            await _listen(store, pubsub, seen, counted, budget)
+        except StoreError as exc:
+            await outage.wait(exc, budget)
+        finally:
+            await pubsub.aclose()
     return printed
+
+
+async def _listen(store: Store, pubsub: Any, seen: set[str], emit: Emit, budget: _Budget) -> None:
+    while not budget.done:
+        message = await store.guard(
+            pubsub.get_message(ignore_subscribe_messages=True, timeout=budget.wait_s())
+        )
+        if message is None or message.get("type") not in {"message", "pmessage"}:
+            continue
+        payload = message["data"]
+        if seen and _alert_id(payload) in seen:
+            continue
+        emit(payload)
+        budget.spend()
+
+
+class _Outage:
+    """Redis trouble said once (and its end once), waited out a second at a time."""
+
+    def __init__(self) -> None:
+        self.since: float | None = None
+
+    async def wait(self, exc: StoreError, budget: _Budget) -> None:
+        if self.since is None:
+            self.since = time.monotonic()
+            log.warning("%s Waiting for it.", exc)
+        await asyncio.sleep(budget.wait_s(RETRY_S))
+
+    def over(self) -> None:
+        if self.since is not None:
+            log.info("Redis answers again after %.0f s", time.monotonic() - self.since)
+            self.since = None
 
 
 def alert_as_text(payload: str) -> str:
@@ -165,18 +211,48 @@ async def consume_group(store: Store, options: SubscribeOptions, emit: Emit) -> 
     Entries this consumer read but did not acknowledge (it crashed) come back first.
     """
     budget = _Budget(options)
+    outage = _Outage()
+    printed = _Printed()
+    keys: list[str] | None = None
+    cursor = "0"  # "0": this consumer's unacknowledged entries; ">": new ones
+    while not budget.done and keys != []:
+        try:
+            if keys is None:  # again after an outage: the new primary may lack a group
+                keys = await _groups(store, options)
+            batches = await _read_group(store, options, keys, cursor, budget)
+            outage.over()
+            if cursor == "0" and not any(entries for _, entries in batches):
+                cursor = ">"
+            await _print_and_ack(store, options.group or "", batches, emit, budget, printed)
+        except StoreError as exc:
+            keys, cursor = None, "0"
+            await outage.wait(exc, budget)
+    return printed.count
+
+
+async def _groups(store: Store, options: SubscribeOptions) -> list[str]:
     keys = await stream_keys(store, options)
     start = since_to_stream_id(options.since) if options.since else ("0" if options.replay else "$")
     for key in keys:
         await store.ensure_group(key, options.group or "", start)
-    printed = 0
-    cursor = "0"  # "0": this consumer's unacknowledged entries; ">": new ones
-    while not budget.done and keys:
-        batches = await _read_group(store, options, keys, cursor, budget)
-        if cursor == "0" and not any(entries for _, entries in batches):
-            cursor = ">"
-        printed += await _print_and_ack(store, options.group or "", batches, emit, budget)
-    return printed
+    return keys
+
+
+class _Printed:
+    """The alert ids printed lately (bounded), so a redelivered one is acknowledged, not shown."""
+
+    def __init__(self) -> None:
+        self.ids: OrderedDict[str, None] = OrderedDict()
+        self.count = 0
+
+    def __contains__(self, alert_id: str) -> bool:
+        return alert_id in self.ids
+
+    def add(self, alert_id: str) -> None:
+        self.ids[alert_id] = None
+        self.count += 1
+        if len(self.ids) > PRINTED_MEMORY:
+            self.ids.popitem(last=False)
 
 
 async def _read_group(
@@ -198,14 +274,15 @@ async def _print_and_ack(
     batches: list[tuple[str, list[tuple[str, dict[str, str]]]]],
     emit: Emit,
     budget: _Budget,
-) -> int:
-    printed = 0
+    printed: _Printed,
+) -> None:
     for key, entries in batches:
         for entry_id, fields in entries:
             if budget.done:
-                return printed  # the rest stays pending and comes back on the next start
-            emit(fields["alert"])
+                return  # the rest stays pending and comes back on the next start
+            alert_id = fields.get("alert_id", entry_id)
+            if alert_id not in printed:
+                emit(fields["alert"])
+                printed.add(alert_id)
+                budget.spend()
             await store.guard(store.client.xack(key, group, entry_id))
-            printed += 1
-            budget.spend()
-    return printed

@@ -40,6 +40,7 @@ class SourceState:
     etag: str | None = None  # for files: "mtime_ns-size" of the last read
     last_modified: str | None = None
     permanent_url: str | None = None
+    feed_url: str | None = None  # the feed a web page named, when the source is a site's page
     last_status: int | None = None
     last_success_at: datetime | None = None
     last_error_at: datetime | None = None
@@ -145,7 +146,10 @@ def _after_success(
         state,
         etag=result.etag,
         last_modified=result.last_modified,
-        permanent_url=result.permanent_url or state.permanent_url,
+        # A newly found feed starts afresh: a move recorded before was the old address's.
+        permanent_url=result.permanent_url
+        or (state.permanent_url if result.feed_url == state.feed_url else None),
+        feed_url=result.feed_url,
         last_status=result.status,
         last_success_at=now,
         failing_since=None,

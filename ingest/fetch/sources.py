@@ -20,7 +20,7 @@ from ingest.yamlfile import LineDict, LineList, load_yaml_file
 
 log = logging.getLogger(__name__)
 
-ENTRY_KEYS = frozenset({"url", "name", "interval_s", "allow_private"})
+ENTRY_KEYS = frozenset({"url", "name", "interval_s", "allow_private", "group"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class EntryError(ConfigError):
 def load_sources(path: Path, settings: Settings) -> SourceList:
     """Read feeds.yaml; raises ConfigError only when the whole file is unusable."""
     data = load_yaml_file(path)
-    entries = _feed_entries(data, path)
+    entries = feed_entries(data, path)
     result = SourceList()
     seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
@@ -74,7 +74,7 @@ def interval_note(source: Source, settings: Settings) -> str | None:
     )
 
 
-def _feed_entries(data: Any, path: Path) -> LineList:
+def feed_entries(data: Any, path: Path) -> LineList:
     if data is None:
         raise ConfigError(f"{path}:1: empty file; expected `feeds:` with a list of sources")
     if not isinstance(data, LineDict) or "feeds" not in data:
@@ -121,6 +121,7 @@ def build_source(entry: Any, line: int, base_dir: Path, settings: Settings) -> S
         interval_s=_interval_s(entry, line, settings),
         allow_private=_optional_bool(entry, "allow_private", line),
         line=line,
+        group=_optional_str(entry, "group", line),
     )
 
 

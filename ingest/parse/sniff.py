@@ -88,11 +88,17 @@ def classify(text: str, url: str) -> DocumentKind:
     root = xml_root_name(stripped)
     if root in FEED_ROOTS:
         return "feed"
-    if root == "html" or stripped[:15].lower().startswith("<!doctype html"):
+    if is_html_page(stripped):
         raise ParseError(f"{url} is an HTML page, not a feed{_feed_link_hint(stripped)}")
     if not root:
         raise ParseError(f"{url} is markup without any element; not a feed")
     raise ParseError(f"{url} is XML with root <{root}>, not a feed (RSS, Atom, RDF)")
+
+
+def is_html_page(text: str) -> bool:
+    """Whether the body is an HTML page (a site's page rather than a feed)."""
+    stripped = text.lstrip()
+    return stripped[:15].lower().startswith("<!doctype html") or xml_root_name(stripped) == "html"
 
 
 def xml_root_name(text: str) -> str:
@@ -122,10 +128,18 @@ def _feed_link_hint(html: str) -> str:
     return f" (it links to a feed at {href.group(1)}; use that URL)" if href else ""
 
 
+ENTITIES_REFUSED = (
+    "declares XML entities in its DOCTYPE; refused (entity expansion / external entities are "
+    "not processed)"
+)
+
+
+def entity_declaration_at(text: str) -> int:
+    """Where the first entity declaration starts, or -1 when there is none."""
+    return text.find("<!ENTITY")
+
+
 def refuse_entity_declarations(text: str, url: str) -> None:
     """ParseError when the document declares entities: nothing gets expanded or read."""
-    if "<!ENTITY" in text:
-        raise ParseError(
-            f"{url} declares XML entities in its DOCTYPE; refused (entity expansion / external "
-            "entities are not processed)"
-        )
+    if entity_declaration_at(text) >= 0:
+        raise ParseError(f"{url} {ENTITIES_REFUSED}")

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from ingest.delivery.redisurl import is_sentinel_url, parse_sentinel_url
 from ingest.errors import ConfigError
 
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1", ""}
@@ -46,8 +47,10 @@ def reachable(host: str, port: int, timeout_s: float = 0.5) -> bool:
 def ensure_local_redis(url: str, wait_s: float = 10.0) -> str:
     """Make sure the Redis of `url` answers; start a local one if it is local and down.
 
-    Returns a line saying what was done.
+    Returns a line saying what was done. A Sentinel set is never started here: it is checked.
     """
+    if is_sentinel_url(url):
+        return _sentinels_answer(url)
     parts = urlsplit(url)
     host, port = parts.hostname or "localhost", parts.port or 6379
     if reachable(host, port):
@@ -65,6 +68,17 @@ def ensure_local_redis(url: str, wait_s: float = 10.0) -> str:
     if _wait_until_reachable(host, port, wait_s):
         return f"started a local Redis on {host}:{port} ({origin})"
     raise ConfigError(f"started {binary} but nothing answers on {host}:{port}")
+
+
+def _sentinels_answer(url: str) -> str:
+    target = parse_sentinel_url(url)
+    for host, port in target.sentinels:
+        if reachable(host, port):
+            return f"Redis Sentinel answers at {host}:{port} (service {target.service!r})"
+    raise ConfigError(
+        f"no sentinel answers ({target.where}); a local Redis is started only for a redis:// "
+        "URL on this machine"
+    )
 
 
 def start_redis(binary: str, host: str, port: int) -> None:

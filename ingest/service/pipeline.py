@@ -30,6 +30,7 @@ from ingest.match.matcher import Matcher, MatchStats
 from ingest.models import Alert, Article, RawEntry, Source, utcnow
 from ingest.normalize.article import normalize
 from ingest.parse.documents import parse_documents
+from ingest.service.discovery import fetch_feed, page_note
 from ingest.service.metrics import Metrics
 from ingest.settings import Settings
 from ingest.stories.registry import Story, StoryRegistry
@@ -109,6 +110,7 @@ class Pipeline:
         self.publisher = Publisher(store, outbox, metrics)
         self.rng = random.Random()
         self._states: dict[str, SourceState] = {}  # last known, for when Redis is away
+        self._feeds_said: dict[str, str] = {}  # source key -> the feed its page named
 
     # -- polling ----------------------------------------------------------------------------
 
@@ -147,9 +149,10 @@ class Pipeline:
         self, source: Source, state: SourceState, started: float
     ) -> SourcePoll:
         try:
-            result = await self.fetcher.fetch(source, state)
+            result = await fetch_feed(self.fetcher, source, state)
         except FetchError as exc:
             return SourcePoll(source, state, PollOutcome.failure(exc), started_at=started)
+        self._say_feed(source, result.feed_url)
         # feedparser is CPU-bound (~14 ms per 50-item feed): keep the event loop free.
         parsed = await asyncio.to_thread(parse_documents, source, result.documents)
         if parsed.errors and not parsed.entries:
@@ -163,6 +166,12 @@ class Pipeline:
         new = tuple((k, keyed[k]) for k in keyed if k in new_keys)
         outcome = PollOutcome.success(result, len(new), parsed.ttl_s)
         return SourcePoll(source, state, outcome, new, started)
+
+    def _say_feed(self, source: Source, feed_url: str | None) -> None:
+        """Once per process (and again if it changes): which feed a site's page led to."""
+        if feed_url and self._feeds_said.get(source.key) != feed_url:
+            self._feeds_said[source.key] = feed_url
+            log.info("%s", page_note(self.settings.feeds_file, source, feed_url))
 
     async def _filter_new(self, source: Source, keys: list[str]) -> set[str]:
         try:

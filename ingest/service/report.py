@@ -15,9 +15,12 @@ from ingest.fetch.feedstate import FeedStateStore
 from ingest.fetch.schedule import SourceState, interval_in_force_s, is_stale
 from ingest.fetch.sources import load_sources
 from ingest.models import Source, utcnow
+from ingest.service.discovery import page_note
 from ingest.settings import Settings
 
-HEADER = ["SOURCE", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"]
+HEADER = [
+    "SOURCE", "GROUP", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"
+]  # fmt: skip
 
 
 def _span(seconds: float) -> str:
@@ -106,9 +109,11 @@ async def feeds_table(settings: Settings, store: Store) -> FeedsTable:
     states = FeedStateStore(store.client, settings.key_prefix)
     listed = await store.guard(states.listed_at([s.key for s in listing.sources]))
     rows = [(s, await store.guard(states.get(s.key)), listed.get(s.key)) for s in listing.sources]
-    return FeedsTable(
-        tuple(rows), tuple(map(str, listing.errors)), tuple(map(str, listing.notes)), utcnow()
-    )
+    pages = [
+        page_note(settings.feeds_file, s, state.feed_url) for s, state, _ in rows if state.feed_url
+    ]
+    notes = (*map(str, listing.notes), *pages)
+    return FeedsTable(tuple(rows), tuple(map(str, listing.errors)), notes, utcnow())
 
 
 async def feeds_report(settings: Settings) -> str:
@@ -118,10 +123,10 @@ async def feeds_report(settings: Settings) -> str:
         table = await feeds_table(settings, store)
     finally:
         await store.close()
-    rows = [HEADER] + [
-        format_row(source, state, table.now, settings, listed_at)
-        for source, state, listed_at in table.sources
-    ]
+    rows = [HEADER]
+    for source, state, listed_at in table.sources:
+        cells = format_row(source, state, table.now, settings, listed_at)
+        rows.append([cells[0], source.group or "-", *cells[1:]])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]

@@ -167,6 +167,6 @@ async def try_rules(request: Request) -> Response:
 async def healthz(request: Request) -> Response:
     try:
         await console_of(request).store.ping()
-    except StoreError as exc:
+    except (StoreError, ConfigError) as exc:  # ConfigError: the sentinels know no such service
         return PlainTextResponse(f"unhealthy: {exc}\n", status_code=503)
     return PlainTextResponse("ok\n")

@@ -108,6 +108,8 @@ def feeds_json(table: FeedsTable, settings: Settings) -> dict[str, Any]:
             "name": row.source.name,
             "url": row.source.url,
             "kind": row.source.kind,
+            "group": row.source.group,
+            "feed_url": state.feed_url,
             "interval_s": row.source.interval_s,
             "interval": row.interval,
             "last_success_at": iso_utc(state.last_success_at),

@@ -23,7 +23,8 @@ from ingest.settings import Settings
 from tests.conftest import ROOT, TEST_REDIS_URL
 from tests.service.conftest import free_port
 
-CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium, which `bash scripts/test` installs when it can (scripts/need-chromium).
+CHROMIUM = os.environ.get("WIREWATCH_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -166,7 +167,7 @@ def browser() -> Iterator[object]:
     """Headless Chromium from the system (never a downloaded one), for a module's tests."""
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "install chromium: apt-get install -y chromium"
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: sudo apt-get install -y chromium"
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

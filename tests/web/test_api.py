@@ -86,7 +86,10 @@ def test_feeds_with_state_and_recent_polls(
     _, feeds = console_files
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    feeds.write_text(f"feeds:\n  - url: {inbox}\n    name: Inbox\n  - url: 42\n", encoding="utf-8")
+    feeds.write_text(
+        f"feeds:\n  - url: {inbox}\n    name: Inbox\n    group: Desk\n  - url: 42\n",
+        encoding="utf-8",
+    )
     settings: Settings = make_settings()
     now = datetime.now(UTC).replace(microsecond=0)
     polls = ((int(now.timestamp()) - 60, "ok"), (int(now.timestamp()), "error"))
@@ -97,9 +100,12 @@ def test_feeds_with_state_and_recent_polls(
     answer = httpx.get(f"{server.url}/api/feeds").json()
     (feed,) = answer["feeds"]
     assert feed["name"] == "Inbox" and feed["kind"] == "spool" and feed["items_seen"] == 7
+    assert feed["group"] == "Desk"
     assert feed["last_error"] == "HttpStatusError: 500"
     assert [p["outcome"] for p in feed["recent_polls"]] == ["ok", "error"]
-    assert len(answer["errors"]) == 1 and ":4:" in answer["errors"][0]
+    assert len(answer["errors"]) == 1 and ":5:" in answer["errors"][0]
+    page = httpx.get(f"{server.url}/feeds").text
+    assert "<th>Group</th>" in page and "<td>Desk</td>" in page
 
 
 async def _put_state(settings: Settings, key: str, state: SourceState) -> None:

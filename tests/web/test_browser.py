@@ -26,7 +26,7 @@ from tests.conftest import ROOT
 from tests.service.conftest import PrivateRedis, Workers
 from tests.web.conftest import Publisher, WebServer, web_env
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.browser]
 
 ALERT_TIMEOUT_S = 90  # the spool is polled at its interval on this branch: be generous
 MARKUP_TITLE = (
@@ -65,7 +65,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     feeds = home / "feeds.yaml"
     feeds.write_text(
         f"feeds:\n  - url: {ROOT / 'seeds' / 'sample-feed.xml'}\n    name: Sample wire feed\n"
-        f"  - url: {inbox}\n    name: Desk inbox\n    interval_s: 1\n",
+        f"  - url: {inbox}\n    name: Desk inbox\n    interval_s: 1\n    group: Desk\n",
         encoding="utf-8",
     )
     env = web_env(redis.url, "ww:", rules_dir, feeds, WIREWATCH_MIN_INTERVAL_S="1",
@@ -163,6 +163,7 @@ def test_feeds_page_shows_each_source_and_its_polls(stack: Stack, page: Any) -> 
     inbox_row = page.locator("tr", has_text="Desk inbox")
     assert str(stack.inbox) in inbox_row.inner_text()
     assert "spool" in inbox_row.inner_text()
+    assert inbox_row.locator("td").nth(1).inner_text() == "Desk"  # the Group column
     screenshot(page, stack, "console-feeds.png")
 
 
