@@ -57,7 +57,7 @@ def word_hash(word: str) -> int:
 
 def pair_hashes(words: Sequence[str]) -> list[int]:
     """The adjacent word pairs of `words` as 32-bit ints, in order (a one-word text: its word)."""
-    hashes = [word_hash(w) for w in words]
+    hashes = list(map(word_hash, words))
     if len(hashes) < 2:
         return hashes
     return [(a << 16) | b for a, b in pairwise(hashes)]
