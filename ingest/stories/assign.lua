@@ -93,16 +93,18 @@ if n_shingles > 0 then
 end
 
 local found = 0
+local current_refs = {}  -- what the lookup read of this period's fields (false: none)
 if not story_id then
   how = 'near'
   if not force and #fields > 0 then
     local seen = {}
     for id in string.gmatch(examined, '[^|]+') do seen[id] = true end
     local votes, latest, order = {}, {}, {}
-    for _, f in ipairs(fields) do
+    for i, f in ipairs(fields) do
       local here, age = {}, 0
       for p = current, oldest, -1 do
         local refs = redis.call('HGET', bucket('lede', p, f[1]), f[2])
+        if p == current then current_refs[i] = refs end
         if refs then
           local list = {}
           for ref in string.gmatch(refs, '[^,]+') do table.insert(list, ref) end
@@ -158,9 +160,10 @@ if is_new == 0 then
   record = carried_by(first, source) and first or (first .. '\n' .. source)
 end
 redis.call('SET', doc_prefix .. story_id, record, 'EX', window_s)
-for _, f in ipairs(fields) do
+for i, f in ipairs(fields) do
   local key = bucket('lede', current, f[1])
-  local refs = redis.call('HGET', key, f[2])
+  local refs = current_refs[i]
+  if refs == nil then refs = redis.call('HGET', key, f[2]) end
   local list = {}
   if refs then
     for ref in string.gmatch(refs, '[^,]+') do
