@@ -30,9 +30,10 @@ period ends, and lookups read the periods of the last window only.
                                     source that had it}, at most UNITS_MAX members (the least
                                     repeated are dropped)
 
-Assignment is one Lua script, called again while it has something to say: that the article holds
-sentences its source repeated in REPEATED_IN_STORIES stories or more other than those the caller
-left out already (then the caller leaves them out and rehashes), or which candidates are not
+Assignment is one Lua script (`assign.lua`), called again while it has something to say: that
+the article holds sentences its source repeated in REPEATED_IN_STORIES stories or more other than
+those the caller left out already (then the caller leaves them out and prepares the article
+again), or which candidates are not
 verified yet (Python verifies, and the next call passes what was examined and the story chosen).
 The script registers the article only when no unexamined candidate remains (or after MAX_ROUNDS
 calls), so two workers assigning copies of one story at once still end with one story: Redis
