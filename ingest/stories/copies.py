@@ -9,6 +9,7 @@ the article as a copy, and says why a candidate was not one.
 from __future__ import annotations
 
 import logging
+import struct
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -165,14 +166,22 @@ class KeptFeatures:
         self._size = size
         self._kept: OrderedDict[str, Kept] = OrderedDict()
 
-    def get(self, encoded: str) -> Kept:
+    def get(self, encoded: str) -> Kept | None:
+        """The decoded form, or None when `encoded` is not one (another version wrote it)."""
         kept = self._kept.get(encoded)
         if kept is None:
-            kept = self._kept[encoded] = Kept.decode(encoded)
+            try:
+                kept = self._kept[encoded] = Kept.decode(encoded)
+            except (ValueError, struct.error):  # binascii.Error is a ValueError
+                return None
             while len(self._kept) > self._size:
                 self._kept.popitem(last=False)
         self._kept.move_to_end(encoded)
         return kept
+
+
+# A kept form that cannot be read (written by another version, or damaged) verifies nothing.
+UNREADABLE = "what is kept of it cannot be read"
 
 
 def rejected(article: Article, other_id: str, story_id: str, why: str) -> str:
@@ -240,7 +249,8 @@ class LocalStories:
             if other_id == article.id or other_id not in self._kept:
                 continue
             story_id, encoded = self._kept[other_id]
-            why = verify(prepared.features, self._features.get(encoded))
+            kept = self._features.get(encoded)
+            why = verify(prepared.features, kept) if kept is not None else UNREADABLE
             if why is None:
                 return story_id
             if self.on_reject:

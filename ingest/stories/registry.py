@@ -66,6 +66,7 @@ from ingest.stories.copies import (
     REFS_MAX,
     REPEATED_IN_STORIES,
     UNITS_MAX,
+    UNREADABLE,
     KeptFeatures,
     Prepared,
     Story,
@@ -208,7 +209,8 @@ class StoryRegistry:
             assignment.examined.add(other_id)
             story_id, _bar, encoded = record.partition("\n")[0].partition("|")
             self.counts["verified"] += 1
-            why = verify(assignment.prepared.features, self._features.get(encoded))
+            kept = self._features.get(encoded)
+            why = verify(assignment.prepared.features, kept) if kept is not None else UNREADABLE
             if why is not None:
                 log.debug(rejected(article, other_id, story_id, why))
             elif assignment.best is None:  # the best ranked copy: the script lists them so

@@ -147,3 +147,19 @@ async def test_articles_without_words_only_match_exact_repeats(
     empty_two = dataclasses.replace(seed, id="e2", body="", fingerprint="f2")
     assert (await registry.assign(empty_one)).is_new
     assert (await registry.assign(empty_two)).is_new
+
+
+@pytest.mark.timeout(15)
+async def test_a_candidate_kept_unreadably_is_not_a_copy_and_nothing_breaks(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    # Written by another version, or damaged: the candidate cannot be verified, so the article
+    # starts a story of its own (a repeated alert at worst, never a lost one).
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    original = article_from("black_sea_reuters.txt", "Reuters")
+    await registry.assign(original)
+    doc_key = f"{key_prefix}story:doc:{original.id}"
+    lines = (await client.get(doc_key)).split(b"\n")
+    await client.set(doc_key, b"\n".join([f"{original.id}|{{not kept}}".encode(), *lines[1:]]))
+    copy = await registry.assign(article_from("black_sea_gazette.txt", "Gazette"))
+    assert copy.is_new and copy.story_id != original.id
