@@ -55,6 +55,7 @@ def main() -> None:
         WIREWATCH_RULES_DIR=str(work / "rules"),
         WIREWATCH_OUTBOX_DIR=str(work / "outbox"),
         WIREWATCH_ALLOW_PRIVATE_NETWORKS="true",
+        WIREWATCH_BACKFILL_S="0",  # the generated feeds carry old dates
         WIREWATCH_MIN_INTERVAL_S=str(args.interval),
         WIREWATCH_LOG_FORMAT="text",
         WIREWATCH_LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "INFO"),

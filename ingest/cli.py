@@ -21,6 +21,7 @@ from ingest.errors import (
     StoreError,
     WirewatchError,
 )
+from ingest.models import FullText
 from ingest.settings import Settings
 
 if TYPE_CHECKING:
@@ -88,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--rule", metavar="ID", help="explain this rule, near misses included")
     test.add_argument("--since", metavar="AGE", help="articles kept from the last AGE (24h, 90m)")
     test.add_argument("--rules-dir", type=Path, help="folder of rule files (default: settings)")
+    test.add_argument(
+        "--full-text", nargs="?", const="auto", choices=["auto", "always"], metavar="auto|always",
+        help="fetch entries' linked pages as the service would (auto: short or cut-off entries)",
+    )  # fmt: skip
 
     web = commands.add_parser("web", help="the web console and HTTP API")
     web.add_argument("--host", help="address to listen on (default: WIREWATCH_WEB_HOST)")
@@ -293,13 +298,16 @@ def cmd_web(settings: Settings, host: str, port: int) -> int:
 
 def cmd_rules_check(rules_dir: Path, blank_model: bool) -> int:
     from ingest.match.matcher import model_problems
-    from ingest.rules.files import check_rules_dir, load_rules_dir
+    from ingest.rules.files import check_rules_dir, cost_notes, load_rules_dir
 
     errors, warnings = check_rules_dir(rules_dir)
+    rules = load_rules_dir(rules_dir).rules
     if blank_model:  # WIREWATCH_SPACY_MODEL=blank: `LABEL: any` rules will be refused
-        errors += model_problems(load_rules_dir(rules_dir).rules, None)
+        errors += model_problems(rules, None)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for note in cost_notes(rules):
+        print(f"note: {note}", file=sys.stderr)
     for error in errors:
         print(error)
     if errors:
@@ -332,7 +340,13 @@ def cmd_rules_test(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: {message}", file=sys.stderr)
 
     # Files are read as the matching goes, so a big file's articles are never all held at once.
-    articles = read_articles(args.paths, settings, problem)
+    def note(message: str) -> None:
+        print(message, file=sys.stderr)
+
+    full_text: FullText = "always" if args.full_text == "always" else "never"
+    if args.full_text == "auto":
+        full_text = "auto"
+    articles = read_articles(args.paths, settings, problem, full_text, note)
     if args.since:
         recent = asyncio.run(recent_articles(settings, parse_age_s(args.since)))
         articles = itertools.chain(articles, recent)

@@ -8,6 +8,7 @@ WirewatchError
 ├── FetchError           a source could not be fetched; recorded on the source, never fatal
 │   ├── BlockedAddress   http(s) to a private/loopback address while that is not allowed
 │   ├── TooLarge         body over the size cap (also after decompression)
+│   ├── NotHtml          an entry's linked page is not HTML/XHTML (full_text)
 │   ├── HttpStatusError  a 4xx/5xx answer (status and Retry-After kept)
 │   └── FeedNotFound     a source's address answers a web page that names no feed
 ├── ParseError           a document is neither a feed nor a wire story
@@ -69,6 +70,10 @@ class BlockedAddress(FetchError):
 
 class TooLarge(FetchError):
     """The body is over the configured size cap."""
+
+
+class NotHtml(FetchError):
+    """An entry's linked page answered with something other than HTML or XHTML."""
 
 
 class HttpStatusError(FetchError):

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 SourceKind = Literal["http", "file", "spool"]
+FullText = Literal["auto", "always", "never"]  # when an entry's linked page is fetched
+TextFrom = Literal["feed", "page"]  # where an article's body came from
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class Source:
     allow_private: bool = False
     line: int = 0  # where it stands in feeds.yaml, for messages
     group: str | None = None  # a folder, as in a reader's OPML ("News", "News/Europe")
+    full_text: FullText = "never"  # feeds.yaml gives http(s) sources `auto` unless told
 
     @property
     def key(self) -> str:
@@ -65,6 +68,27 @@ class FetchResult:
     left_for_later: tuple[str, ...] = ()  # names still being written (.part, .tmp, ~, .name)
 
 
+PageOutcome = Literal[
+    "fetched", "http_error", "timeout", "not_html", "too_large", "refused", "paused", "error"
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """An entry's linked page as fetched for its full text, or why it could not be had."""
+
+    url: str  # the link as the entry gave it
+    outcome: PageOutcome
+    final_url: str = ""  # after redirects
+    html: bytes = b""  # only when fetched
+    content_type: str = ""
+    detail: str = ""  # what went wrong, for the log
+
+    @property
+    def fetched(self) -> bool:
+        return self.outcome == "fetched"
+
+
 @dataclass(frozen=True, slots=True)
 class RawEntry:
     """One item as the source gave it (feed entry or wire text file), before normalization."""
@@ -79,6 +103,7 @@ class RawEntry:
     summary: str = ""  # the feed's summary/description when it also gave full content
     published: datetime | None = None  # aware, UTC
     language: str | None = None  # as declared by the feed, if any
+    text_from: TextFrom = "feed"  # "page": `content` is the linked page's main text
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +140,8 @@ class Article:
     language: str
     fingerprint: str = ""  # hash of the folded text: the same story text gives the same value
     guid: str | None = None
+    text_from: TextFrom = "feed"
+    updated: bool = False  # an entry seen before came back with a changed title or text
 
     @property
     def text(self) -> str:
@@ -147,6 +174,8 @@ class Article:
             language=data.get("language", "und"),
             fingerprint=data.get("fingerprint", ""),
             guid=data.get("guid"),
+            text_from="page" if data.get("text_from") == "page" else "feed",
+            updated=bool(data.get("updated", False)),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -159,6 +188,8 @@ class Article:
             "dateline": self.dateline.to_json() if self.dateline else None,
             "summary": self.summary,
             "language": self.language,
+            "text_from": self.text_from,
+            "updated": self.updated,
         }
 
 

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
     rules_dir: Path = Path("rules")
     spacy_model: str = "auto"
     allow_private_networks: bool = False
+    # A source's first poll alerts only entries published this recently (older ones are recorded
+    # as seen); 0 alerts them all. A day: what a person adding a feed still calls news.
+    backfill_s: float = Field(default=86400.0, ge=0)
 
     # Polling.
     default_interval_s: float = Field(default=300.0, gt=0)
@@ -43,6 +46,15 @@ class Settings(BaseSettings):
     spool_settle_s: float = Field(default=0.25, ge=0)
     concurrency: int = Field(default=16, ge=1)
     per_host_concurrency: int = Field(default=2, ge=1)
+    # Article pages (`full_text:` in feeds.yaml): smaller than a feed's cap, since a page is
+    # parsed whole in memory; the largest real article pages measured were under 2 MB.
+    page_max_bytes: int = Field(default=4 * 1024 * 1024, gt=0)
+    page_timeout_s: float = Field(default=20.0, gt=0)  # one page, redirects included
+    # Extraction is CPU work: this many worker processes (one per core of a small host), so
+    # pages never hold the event loop.
+    page_extract_concurrency: int = Field(default=2, ge=1)
+    # A host that answered 429/503 gets no page requests for its Retry-After (or this long).
+    page_host_pause_s: float = Field(default=60.0, ge=0)
     user_agent: str = (
         "wirewatch/0.1 (+https://pypi.org/project/wirewatch/; self-hosted news alerts)"
     )

@@ -35,6 +35,7 @@ def make_settings(tmp_path: Path, key_prefix: str):  # type: ignore[no-untyped-d
             "rules_dir": tmp_path / "rules",
             "outbox_dir": tmp_path / "outbox",
             "allow_private_networks": True,  # local test servers live on loopback
+            "backfill_s": 0,  # test feeds carry fixed past dates; backfill tests set their own
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[arg-type]

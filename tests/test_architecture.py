@@ -31,6 +31,7 @@ TOP = {"cli", "__main__"}
 
 HEAVY = {  # library -> the one unit allowed to import it
     "feedparser": "parse",
+    "trafilatura": "parse",
     "spacy": "match",
     "redis": "delivery",
     "yaml": "foundation",

@@ -4,7 +4,8 @@ only module that imports redis.
 Key layout (all under `settings.key_prefix` except alert streams, which carry the channel name
 so that a subscriber can XREAD the channel it knows):
 
-    {p}article:{article_id}       the article was handled (EX seen_ttl_s)
+    {p}article:{article_id}       the article was handled: "<fingerprint>|<story id>" of the
+                                  version handled last ("1" from older versions) (EX seen_ttl_s)
     {p}claim:{rule_id}:{story_id} the rule alerted on this story (EX alert_claim_ttl_s)
     {p}lease:{source_key}         the worker polling this source now (PX lease_ttl_s)
     {p}recent                     stream of recent articles, for `rules test --since`
@@ -21,7 +22,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,6 +193,21 @@ class Store:
         async with self.client.pipeline(transaction=False) as pipe:
             for article_id in article_ids:
                 pipe.set(f"{self.prefix}article:{article_id}", "1", ex=ttl_s)
+            await self.guard(pipe.execute())
+
+    async def article_marks(self, article_ids: list[str]) -> list[str | None]:
+        """What was recorded when each article was last handled, None where never."""
+        if not article_ids:
+            return []
+        keys = [f"{self.prefix}article:{a}" for a in article_ids]
+        return list(await self.guard(self.client.mget(keys)))
+
+    async def mark_articles_handled(self, marks: Mapping[str, str]) -> None:
+        """Record each article (id -> "<fingerprint>|<story id>") as handled in that version."""
+        ttl_s = self.settings.seen_ttl_s
+        async with self.client.pipeline(transaction=False) as pipe:
+            for article_id, mark in marks.items():
+                pipe.set(f"{self.prefix}article:{article_id}", mark, ex=ttl_s)
             await self.guard(pipe.execute())
 
     async def remember_articles(self, articles: list[Article]) -> None:

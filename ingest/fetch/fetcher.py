@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import replace
 from types import TracebackType
@@ -29,12 +30,26 @@ from typing import Any
 import httpcore
 import httpx
 
-from ingest.errors import BlockedAddress, FetchError, TooLarge, WirewatchError
+from ingest.errors import BlockedAddress, FetchError, NotHtml, TooLarge, WirewatchError
 from ingest.fetch.addressguard import Resolver, is_public_address, refuse_private, resolve_host
-from ingest.fetch.httpparts import HttpAnswer, Inflater, conditional_headers, http_result
+from ingest.fetch.httpparts import (
+    HttpAnswer,
+    Inflater,
+    conditional_headers,
+    http_result,
+    parse_retry_after_s,
+)
 from ingest.fetch.localsource import read_file_source, read_spool
+from ingest.fetch.pages import (
+    PAGE_ACCEPT,
+    PAUSE_STATUSES,
+    HostPauses,
+    is_html,
+    looks_like_html,
+    page_may_reach_private,
+)
 from ingest.fetch.schedule import SourceState
-from ingest.models import FetchResult, Source
+from ingest.models import FetchResult, Page, PageOutcome, Source
 from ingest.settings import Settings
 
 __all__ = [
@@ -55,6 +70,8 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate"  # only what `Inflater` decodes under the size cap
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
+
+PrivateOk = Callable[[str], bool]  # host -> whether this hop may reach private addresses
 
 # Whether the request being sent may reach private addresses; set per request, read at connect.
 _allow_private: ContextVar[bool] = ContextVar("wirewatch_allow_private", default=False)
@@ -128,6 +145,7 @@ class Fetcher:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self.addresses_pinned = False  # True once connections go only to checked addresses
+        self._page_pauses = HostPauses(settings.page_host_pause_s)
 
     async def __aenter__(self) -> Fetcher:
         self._client = self._build_client()
@@ -209,11 +227,23 @@ class Fetcher:
 
     async def _follow(self, source: Source, state: SourceState) -> tuple[HttpAnswer, str | None]:
         """GET with redirects followed by hand; returns the last answer and a permanent move."""
-        url = state.permanent_url or source.url
-        headers = conditional_headers(state)
+        start = state.permanent_url or source.url
+        return await self._follow_url(
+            start, conditional_headers(state), lambda _host: self._feed_may_reach_private(source)
+        )
+
+    async def _follow_url(
+        self,
+        start: str,
+        headers: dict[str, str],
+        may_reach_private: PrivateOk,
+        *,
+        page: bool = False,
+    ) -> tuple[HttpAnswer, str | None]:
+        url = start
         visited, permanent_url, all_permanent = {url}, None, True
         for _hop in range(self._settings.max_redirects + 1):
-            answer = await self._get(url, headers, source)
+            answer = await self._get(url, headers, may_reach_private, page=page)
             if answer.status not in REDIRECT_STATUSES:
                 return answer, permanent_url
             url = _redirect_target(answer)
@@ -222,15 +252,17 @@ class Fetcher:
             visited.add(url)
             all_permanent = all_permanent and answer.status in PERMANENT_REDIRECTS
             permanent_url = url if all_permanent else None
-        raise FetchError(f"more than {self._settings.max_redirects} redirects from {source.url}")
+        raise FetchError(f"more than {self._settings.max_redirects} redirects from {start}")
 
-    async def _get(self, url: str, headers: dict[str, str], source: Source) -> HttpAnswer:
+    async def _get(
+        self, url: str, headers: dict[str, str], may_reach_private: PrivateOk, *, page: bool
+    ) -> HttpAnswer:
         assert self._client is not None  # checked in fetch()
         target = httpx.URL(url)
         if target.scheme not in ("http", "https") or not target.host:
             raise FetchError(f"refusing to fetch {url!r}: only http(s) URLs with a host")
         async with self._host_slot(target.host):
-            token = _allow_private.set(await self._guard(target, source))
+            token = _allow_private.set(await self._guard(target, may_reach_private(target.host)))
             try:
                 response = await self._client.send(
                     self._client.build_request("GET", target, headers=headers), stream=True
@@ -238,10 +270,58 @@ class Fetcher:
             finally:
                 _allow_private.reset(token)
             try:
-                body = await self._read_body(response) if response.status_code < 300 else b""
+                body = b""
+                if response.status_code < 300:
+                    body = await (self._read_page(response) if page else self._read_body(response))
             finally:
                 await response.aclose()
         return HttpAnswer(url, response.status_code, response.headers, body)
+
+    # -- pages (full_text) ------------------------------------------------------------------
+
+    async def fetch_page(self, url: str, source: Source) -> Page:
+        """An entry's linked page, or why it could not be had (never raises for the page's
+        own failures: the entry then stays as its feed gave it)."""
+        if self._client is None:
+            raise RuntimeError("Fetcher is used outside `async with Fetcher(settings)`")
+        host = httpx.URL(url).host if url.startswith(("http://", "https://")) else ""
+        if not host:
+            return Page(url, "refused", detail="not an http(s) link")
+        paused_s = self._page_pauses.remaining_s(host)
+        if paused_s > 0:
+            return Page(url, "paused", detail=f"{host} asked for a pause ({paused_s:.0f} s left)")
+        try:
+            return await self._fetch_page(url, source)
+        except Exception as exc:  # whatever happened, the entry stays as its feed gave it
+            return Page(url, _page_outcome(exc), detail=f"{type(exc).__name__}: {exc}")
+
+    async def _fetch_page(self, url: str, source: Source) -> Page:
+        settings = self._settings
+        headers = {"Accept": PAGE_ACCEPT}
+        may_reach = functools.partial(page_may_reach_private, source=source, settings=settings)
+        async with self._slots:  # the page's time runs from when it may start, not before
+            try:
+                async with asyncio.timeout(settings.page_timeout_s):
+                    answer, _moved = await self._follow_url(url, headers, may_reach, page=True)
+            except TimeoutError as exc:
+                raise FetchError(f"gave up after {settings.page_timeout_s:g} s") from exc
+        if answer.status in PAUSE_STATUSES:
+            retry_after_s = parse_retry_after_s(answer.headers.get("retry-after"))
+            self._page_pauses.pause(httpx.URL(answer.url).host, retry_after_s)
+        if answer.status >= 300:
+            detail = f"HTTP {answer.status} from {answer.url}"
+            return Page(url, "http_error", final_url=answer.url, detail=detail)
+        content_type = answer.headers.get("content-type", "")
+        return Page(url, "fetched", answer.url, answer.body, content_type)
+
+    async def _read_page(self, response: httpx.Response) -> bytes:
+        content_type = response.headers.get("content-type", "")
+        if not is_html(content_type):
+            raise NotHtml(f"{content_type.split(';')[0]} is not HTML")
+        body = await self._read_body(response, self._settings.page_max_bytes)
+        if not content_type and not looks_like_html(body):
+            raise NotHtml("no Content-Type, and the body is not markup")
+        return body
 
     @contextlib.asynccontextmanager
     async def _host_slot(self, host: str) -> AsyncIterator[None]:
@@ -251,16 +331,19 @@ class Fetcher:
         async with slot:
             yield
 
-    async def _guard(self, url: httpx.URL, source: Source) -> bool:
+    def _feed_may_reach_private(self, source: Source) -> bool:
+        return self._settings.allow_private_networks or source.allow_private
+
+    async def _guard(self, url: httpx.URL, private_ok: bool) -> bool:
         """Check the host's addresses now; returns whether private ones are allowed."""
-        if self._settings.allow_private_networks or source.allow_private:
+        if private_ok:
             return True
         port = url.port or (443 if url.scheme == "https" else 80)
         refuse_private(url.host, await self._resolve(url.host, port))
         return False
 
-    async def _read_body(self, response: httpx.Response) -> bytes:
-        cap = self._settings.max_body_bytes
+    async def _read_body(self, response: httpx.Response, cap: int | None = None) -> bytes:
+        cap = cap or self._settings.max_body_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
             raise TooLarge(f"body of {declared} bytes is over the {cap}-byte cap")
@@ -284,6 +367,19 @@ def _redirect_target(answer: HttpAnswer) -> str:
     if not location:
         raise FetchError(f"HTTP {answer.status} redirect without Location from {answer.url}")
     return str(httpx.URL(answer.url).join(location.strip()).copy_with(fragment=None))
+
+
+def _page_outcome(exc: BaseException) -> PageOutcome:
+    """The `wirewatch_pages_total` outcome of a page that could not be had."""
+    if isinstance(exc, BlockedAddress):
+        return "refused"
+    if isinstance(exc, TooLarge):
+        return "too_large"
+    if isinstance(exc, NotHtml):
+        return "not_html"
+    if isinstance(exc, httpx.TimeoutException) or isinstance(exc.__cause__, TimeoutError):
+        return "timeout"
+    return "error"
 
 
 def _with_elapsed(result: FetchResult, elapsed_s: float) -> FetchResult:

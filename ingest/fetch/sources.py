@@ -14,13 +14,14 @@ from urllib.parse import unquote, urlsplit
 
 from ingest.errors import ConfigError
 from ingest.fetch.schedule import interval_in_force_s
-from ingest.models import Source, SourceKind
+from ingest.models import FullText, Source, SourceKind
 from ingest.settings import Settings
 from ingest.yamlfile import LineDict, LineList, load_yaml_file
 
 log = logging.getLogger(__name__)
 
-ENTRY_KEYS = frozenset({"url", "name", "interval_s", "allow_private", "group"})
+ENTRY_KEYS = frozenset({"url", "name", "interval_s", "allow_private", "group", "full_text"})
+FULL_TEXT_MODES: tuple[FullText, ...] = ("auto", "always", "never")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,9 @@ def load_sources(path: Path, settings: Settings) -> SourceList:
         note = interval_note(source, settings)
         if note:
             result.notes.append(f"{path}:{_key_line(entry, 'interval_s', line)}: {note}")
+        note = full_text_note(entry, source)
+        if note:
+            result.notes.append(f"{path}:{_key_line(entry, 'full_text', line)}: {note}")
     return result
 
 
@@ -71,6 +75,16 @@ def interval_note(source: Source, settings: Settings) -> str | None:
         f"interval_s {source.interval_s:g} is below the floor for http(s) sources "
         f"(WIREWATCH_MIN_INTERVAL_S={settings.min_interval_s:g}); {source.url} is polled "
         f"every {in_force_s:g} s at the most"
+    )
+
+
+def full_text_note(entry: Any, source: Source) -> str | None:
+    """Why a `full_text:` written for a local source is not honoured (it never fetches pages)."""
+    written = entry.get("full_text") if isinstance(entry, dict) else None
+    if source.kind == "http" or written in (None, "never"):
+        return None
+    return (
+        f"full_text {written} is ignored for {source.url}: local files and spools never fetch pages"
     )
 
 
@@ -122,6 +136,7 @@ def build_source(entry: Any, line: int, base_dir: Path, settings: Settings) -> S
         allow_private=_optional_bool(entry, "allow_private", line),
         line=line,
         group=_optional_str(entry, "group", line),
+        full_text=_full_text(entry, line, kind),
     )
 
 
@@ -151,6 +166,16 @@ def _optional_bool(entry: dict[str, Any], key: str, line: int) -> bool:
     if not isinstance(value, bool):
         raise EntryError(_key_line(entry, key, line), f"`{key}` must be true or false")
     return value
+
+
+def _full_text(entry: dict[str, Any], line: int, kind: SourceKind) -> FullText:
+    """`auto` for http(s) sources unless written; local files and spools never fetch pages."""
+    value = entry.get("full_text", "auto")
+    for mode in FULL_TEXT_MODES:
+        if value == mode:
+            return mode if kind == "http" else "never"
+    where = _key_line(entry, "full_text", line)
+    raise EntryError(where, f"`full_text` must be auto, always or never, not {value!r}")
 
 
 def _interval_s(entry: dict[str, Any], line: int, settings: Settings) -> float:

@@ -49,6 +49,7 @@ def normalize(entry: RawEntry) -> Article:
         language=language_code(entry.language) or detect_language(f"{title}\n{body}"),
         fingerprint=_digest(folded),
         guid=entry.guid,
+        text_from=entry.text_from,
     )
 
 

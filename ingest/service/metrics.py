@@ -49,6 +49,21 @@ class Metrics:
             " how=exact (the same text) or near (a syndicated copy)",
             ["how"], registry=r,
         )  # fmt: skip
+        self.pages = Counter(
+            "wirewatch_pages", "Entry pages asked for (full_text), by outcome: used, shorter "
+            "(no more text than the feed), http_error, timeout, not_html, too_large, refused, "
+            "paused (the host asked for a pause), error",
+            ["outcome"], registry=r,
+        )  # fmt: skip
+        self.page_extract_seconds = Histogram(
+            "wirewatch_page_extract_seconds", "Main-text extraction time of one page",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+            registry=r,
+        )  # fmt: skip
+        self.backfill_skipped = Counter(
+            "wirewatch_backfill_skipped", "Entries of a source's first poll older than "
+            "WIREWATCH_BACKFILL_S: recorded as seen, never matched", registry=r,
+        )  # fmt: skip
         self.outbox_depth = Gauge("wirewatch_outbox_depth", "Alerts waiting", registry=r)
         self.latency = Histogram(
             "wirewatch_fetch_to_alert_seconds",

@@ -1,6 +1,12 @@
 """The one place that knows every stage: poll sources, turn entries into articles, match, publish.
 
-    fetch -> parse -> (new entries) -> normalize -> (unseen articles) -> story -> match -> publish
+    fetch -> parse -> (new or changed entries) -> pages (full_text) -> normalize
+          -> (new or changed articles) -> story -> match -> publish
+
+An entry is known by its id (GUID, else link) and a version digest of its title and text: an
+unchanged entry costs one Redis lookup and nothing else; a changed one is normalized and matched
+again (its article then says `updated`). On a source's first poll, entries published before
+`backfill_s` are recorded as seen and never matched (http(s) sources only).
 
 Everything below is a function of its inputs; this module wires them to Redis and the outbox.
 Articles are marked seen only after their alerts are published or safely in the outbox, so a
@@ -10,20 +16,22 @@ crash at any point redoes work rather than losing it; the claims in Redis stop a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ingest.delivery.handoff import ArticleQueue
 from ingest.delivery.outbox import Outbox
 from ingest.delivery.publisher import Publisher
 from ingest.delivery.store import Store
 from ingest.errors import FetchError, ParseError, StoreError
-from ingest.fetch.feedstate import FeedStateStore
+from ingest.fetch.feedstate import FeedStateStore, Versions
 from ingest.fetch.fetcher import Fetcher
 from ingest.fetch.schedule import PollOutcome, SourceState, is_stale, next_state
 from ingest.match.matcher import Matcher, MatchStats
@@ -31,6 +39,7 @@ from ingest.models import Alert, Article, RawEntry, Source, utcnow
 from ingest.normalize.article import normalize
 from ingest.parse.documents import parse_documents
 from ingest.service.discovery import fetch_feed, page_note
+from ingest.service.fulltext import PageTexts
 from ingest.service.metrics import Metrics
 from ingest.settings import Settings
 from ingest.stories.registry import Story, StoryRegistry
@@ -49,9 +58,13 @@ class SourcePoll:
     source: Source
     state: SourceState
     outcome: PollOutcome
-    entries: tuple[tuple[str, RawEntry], ...] = ()  # (entry key, entry), new ones only
+    entries: tuple[tuple[str, RawEntry], ...] = ()  # (entry key, entry): new or changed ones
     started_at: float = 0.0  # time.monotonic() at the start of the poll
     after: SourceState | None = None  # the state this poll leads to (next_due_at set)
+    # Every entry version to record as seen once the poll is handled (backfill ones included).
+    versions: tuple[tuple[str, str], ...] = ()
+    backfill_skipped: int = 0  # entries of a first poll older than backfill_s
+    pages: tuple[tuple[str, int], ...] = ()  # page outcome -> count (full_text)
 
 
 @dataclass
@@ -82,6 +95,20 @@ def entry_key(entry: RawEntry) -> str:
     return hashlib.sha256(basis.encode("utf-8", "replace")).hexdigest()[:24]
 
 
+def entry_version(entry: RawEntry) -> str:
+    """Digest of what an entry says (title and text): a changed entry has a new one."""
+    text = entry.content or entry.summary
+    return hashlib.sha256(f"{entry.title}\x00{text}".encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def too_old(entries: dict[str, RawEntry], now: datetime, backfill_s: float) -> set[str]:
+    """Keys of the entries published more than `backfill_s` before `now` (undated: none)."""
+    if backfill_s <= 0:
+        return set()
+    cutoff = now - timedelta(seconds=backfill_s)
+    return {k for k, e in entries.items() if e.published is not None and e.published < cutoff}
+
+
 def alert_id(rule_id: str, article_id: str) -> str:
     return hashlib.sha256(f"{rule_id}\x00{article_id}".encode()).hexdigest()[:24]
 
@@ -108,9 +135,14 @@ class Pipeline:
         self.stories = StoryRegistry(store.client, settings.key_prefix, settings.story_window_s)
         outbox = Outbox(settings.outbox_dir, settings.outbox_max_items)
         self.publisher = Publisher(store, outbox, metrics)
+        self.pages = PageTexts(fetcher, settings, metrics)
         self.rng = random.Random()
         self._states: dict[str, SourceState] = {}  # last known, for when Redis is away
         self._feeds_said: dict[str, str] = {}  # source key -> the feed its page named
+
+    def close(self) -> None:
+        """End what the pipeline started besides its clients (the page extraction processes)."""
+        self.pages.close()
 
     # -- polling ----------------------------------------------------------------------------
 
@@ -162,10 +194,26 @@ class Pipeline:
         for message in parsed.errors:
             log.warning("source %s: %s", source.name, message)
         keyed = {entry_key(e): e for e in parsed.entries}
-        new_keys = await self._filter_new(source, list(keyed))
-        new = tuple((k, keyed[k]) for k in keyed if k in new_keys)
-        outcome = PollOutcome.success(result, len(new), parsed.ttl_s)
-        return SourcePoll(source, state, outcome, new, started)
+        versions = {k: entry_version(e) for k, e in keyed.items()}
+        known = await self._versions(source, versions)
+        fresh = {k: keyed[k] for k in keyed if known is None or k in known.new | known.changed}
+        skipped: set[str] = set()
+        if known is not None and known.first_poll and source.kind == "http":
+            skipped = too_old(fresh, utcnow(), self.settings.backfill_s)
+        if skipped:
+            log.info("source %s: first poll, %d entries older than %g s recorded as seen",
+                     source.name, len(skipped), self.settings.backfill_s)  # fmt: skip
+        keys = [k for k in fresh if k not in skipped]
+        entries, pages = [fresh[k] for k in keys], Counter[str]()
+        if known is not None:  # Redis away: pages wait, so that none is ever fetched twice
+            entries, pages = await self.pages.fill(source, entries)
+        new_items = len(keys) if known is None else len([k for k in keys if k in known.new])
+        outcome = PollOutcome.success(result, new_items, parsed.ttl_s)
+        return SourcePoll(
+            source, state, outcome, tuple(zip(keys, entries, strict=True)), started,
+            versions=tuple((k, versions[k]) for k in fresh),
+            backfill_skipped=len(skipped), pages=tuple(pages.items()),
+        )  # fmt: skip
 
     def _say_feed(self, source: Source, feed_url: str | None) -> None:
         """Once per process (and again if it changes): which feed a site's page led to."""
@@ -173,11 +221,15 @@ class Pipeline:
             self._feeds_said[source.key] = feed_url
             log.info("%s", page_note(self.settings.feeds_file, source, feed_url))
 
-    async def _filter_new(self, source: Source, keys: list[str]) -> set[str]:
+    async def _versions(self, source: Source, versions: dict[str, str]) -> Versions | None:
+        """Which entries are new or changed; None when Redis cannot say (then all are)."""
         try:
-            return set(await self.store.guard(self.feed_states.filter_new(source.key, keys)))
+            found: Versions = await self.store.guard(
+                self.feed_states.versions(source.key, versions)
+            )
+            return found
         except StoreError:
-            return set(keys)  # Redis away: redo; claims stop doubles once it is back
+            return None  # Redis away: redo; claims stop doubles once it is back
 
     async def poll_many(
         self, sources: Sequence[Source], progress: Progress | None = None
@@ -226,15 +278,16 @@ class Pipeline:
             self._count(poll, state, now)
             try:
                 await self.store.guard(self.feed_states.put(poll.source.key, state))
-                if poll.entries:
-                    keys = [k for k, _ in poll.entries]
-                    await self.store.guard(self.feed_states.mark_seen(poll.source.key, keys))
+                key = poll.source.key
+                await self.store.guard(self.feed_states.mark_versions(key, dict(poll.versions)))
+                await self.store.guard(self.feed_states.add_counts(key, **_counts(poll)))
             except StoreError as exc:  # the outage itself is reported once, by the worker
                 log.debug("could not save the state of %s: %s", poll.source.name, exc)
 
     def _count(self, poll: SourcePoll, state: SourceState, now: datetime) -> None:
         """Metrics and log lines for one finished poll; a source going stale is reported once."""
         self.metrics.polls.labels(outcome="error" if poll.outcome.error else "ok").inc()
+        self.metrics.backfill_skipped.inc(poll.backfill_skipped)
         if poll.outcome.result is not None and poll.outcome.result.not_modified:
             self.metrics.not_modified.inc()
         if poll.outcome.error:
@@ -277,19 +330,18 @@ class Pipeline:
     async def _process_batch(
         self, entries: list[RawEntry], report: BatchReport, started: dict[str, float]
     ) -> None:
-        articles = self.normalize_all(entries)
-        articles = await self._unseen(articles)
+        articles, kept = await self._unseen(self.normalize_all(entries))
         report.articles += len(articles)
         if not articles:
             return
         self.metrics.articles.inc(len(articles))
-        stories = await self._assign_stories(articles)
+        stories = await self._assign_stories(articles, kept)
         unsettled: set[str] = set()
         if self.handoff is not None:
             await self.handoff.put([(a, stories[a.id]) for a in articles])
         else:
             unsettled = await self.match_and_publish(articles, stories, report, started)
-        await self._remember([a for a in articles if a.id not in unsettled])
+        await self._remember([a for a in articles if a.id not in unsettled], stories)
 
     async def match_and_publish(
         self,
@@ -323,22 +375,45 @@ class Pipeline:
             articles.setdefault(article.id, article)
         return list(articles.values())
 
-    async def _unseen(self, articles: list[Article]) -> list[Article]:
+    async def _unseen(self, articles: list[Article]) -> tuple[list[Article], dict[str, str]]:
+        """The articles never handled, and those handled before in another version (marked
+        `updated`), with the story each of those joined then (article id -> story id)."""
         try:
-            unseen = await self.store.unseen_articles([a.id for a in articles])
+            marks = await self.store.article_marks([a.id for a in articles])
         except StoreError:
-            return articles
-        return [a for a in articles if a.id in unseen]
+            return articles, {}
+        fresh: list[Article] = []
+        kept: dict[str, str] = {}
+        legacy: dict[str, str] = {}
+        for article, mark in zip(articles, marks, strict=True):
+            if mark is None:
+                fresh.append(article)
+                continue
+            if "|" not in mark:  # handled by an older wirewatch, version unknown: now known
+                legacy[article.id] = f"{article.fingerprint}|"
+                continue
+            fingerprint, _, story_id = mark.partition("|")
+            if fingerprint == article.fingerprint:
+                continue  # handled in this version
+            fresh.append(replace(article, updated=True))
+            # Story unknown (marked by an older wirewatch): the one a new article starts.
+            kept[article.id] = story_id or article.id
+        if legacy:
+            with contextlib.suppress(StoreError):
+                await self.store.mark_articles_handled(legacy)
+        return fresh, kept
 
-    async def _assign_stories(self, articles: list[Article]) -> dict[str, Story]:
+    async def _assign_stories(
+        self, articles: list[Article], kept: dict[str, str]
+    ) -> dict[str, Story]:
         by_article: dict[str, Story] = {}
         latest: dict[str, Story] = {}
         try:
-            assigned = await self.store.guard(self.stories.assign_many(articles))
+            assigned = await self.store.guard(self.stories.assign_many(articles, kept))
         except StoreError:
-            assigned = [Story(a.id, (a.source,), True) for a in articles]
+            assigned = [Story(kept.get(a.id, a.id), (a.source,), True) for a in articles]
         for article, story in zip(articles, assigned, strict=True):
-            if not story.is_new:  # logged by the registry: "article X is a copy of story Y ..."
+            if not story.is_new and article.id not in kept:  # logged by the registry
                 self.metrics.story_copy(story.how)
             by_article[article.id] = story
             latest[story.story_id] = story
@@ -365,9 +440,20 @@ class Pipeline:
                 alerts.append((alert, story))
         return alerts
 
-    async def _remember(self, articles: list[Article]) -> None:
+    async def _remember(self, articles: list[Article], stories: dict[str, Story]) -> None:
+        marks = {a.id: f"{a.fingerprint}|{stories[a.id].story_id}" for a in articles}
         try:
-            await self.store.mark_articles_seen(a.id for a in articles)
+            await self.store.mark_articles_handled(marks)
             await self.store.remember_articles(articles)
         except StoreError as exc:  # the outage itself is reported once, by the worker
             log.debug("could not mark articles seen: %s", exc)
+
+
+def _counts(poll: SourcePoll) -> dict[str, int]:
+    """What one poll adds to its source's counters in `wirewatch feeds`."""
+    pages = dict(poll.pages)
+    return {
+        "pages_fetched": pages.get("used", 0),
+        "pages_failed": sum(pages.values()) - pages.get("used", 0),
+        "backfill_skipped": poll.backfill_skipped,
+    }

@@ -21,6 +21,9 @@ from ingest.settings import Settings
 HEADER = [
     "SOURCE", "GROUP", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"
 ]  # fmt: skip
+# Put before ITEMS SEEN by `wirewatch feeds` (the web console shows the columns above): pages
+# fetched for full text and pages that could not be had, and first-poll entries skipped as old.
+COUNT_HEADER = ["PAGES", "OLD SKIPPED"]
 
 
 def _span(seconds: float) -> str:
@@ -116,17 +119,32 @@ async def feeds_table(settings: Settings, store: Store) -> FeedsTable:
     return FeedsTable(tuple(rows), tuple(map(str, listing.errors)), notes, utcnow())
 
 
+def count_cells(source: Source, counts: dict[str, int]) -> list[str]:
+    """PAGES ("12 ok, 1 failed"; "-" for a source that never fetches pages), OLD SKIPPED."""
+    pages = "-"
+    if source.full_text != "never" or counts["pages_fetched"] or counts["pages_failed"]:
+        pages = f"{counts['pages_fetched']} ok, {counts['pages_failed']} failed"
+    return [pages, str(counts["backfill_skipped"])]
+
+
+def _with_counts(row: list[str], counts: list[str]) -> list[str]:
+    return [*row[:-1], *counts, row[-1]]
+
+
 async def feeds_report(settings: Settings) -> str:
     store = Store.from_settings(settings)
     try:
         await store.ping()
         table = await feeds_table(settings, store)
+        keys = [source.key for source, _, _ in table.sources]
+        counts = await store.guard(FeedStateStore(store.client, settings.key_prefix).counts(keys))
     finally:
         await store.close()
-    rows = [HEADER]
+    rows = [_with_counts(HEADER, COUNT_HEADER)]
     for source, state, listed_at in table.sources:
         cells = format_row(source, state, table.now, settings, listed_at)
-        rows.append([cells[0], source.group or "-", *cells[1:]])
+        counted = count_cells(source, counts[source.key])
+        rows.append(_with_counts([cells[0], source.group or "-", *cells[1:]], counted))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[-1]

@@ -8,6 +8,7 @@ matched an earlier copy would not alert again.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,15 +16,18 @@ from itertools import islice
 from pathlib import Path
 
 from ingest.errors import ConfigError, ParseError, StoreError
+from ingest.fetch.fetcher import Fetcher
 from ingest.match.explain import describe_article, describe_match, describe_near_miss
 from ingest.match.matcher import Matcher, model_problems
 from ingest.match.nlp import Ner, load_nlp
-from ingest.models import Article, Document, Match, RawEntry, Source
+from ingest.models import Article, Document, FullText, Match, RawEntry, Source
 from ingest.normalize.article import normalize
 from ingest.parse.documents import parse_document
 from ingest.parse.wirestory import wire_title
 from ingest.rules.files import load_rules_dir
 from ingest.rules.model import Rule
+from ingest.service.fulltext import PageTexts
+from ingest.service.metrics import Metrics
 from ingest.settings import Settings
 from ingest.stories.copies import LocalStories, Story, describe_copy
 
@@ -44,13 +48,38 @@ def files_under(paths: Sequence[Path]) -> Iterator[Path]:
 
 
 def read_articles(
-    paths: Sequence[Path], settings: Settings, problem: Callable[[str], None]
+    paths: Sequence[Path],
+    settings: Settings,
+    problem: Callable[[str], None],
+    full_text: FullText = "never",
+    note: Callable[[str], None] = print,
 ) -> Iterator[Article]:
     """Articles from wire text files and feed files, one at a time, in file order; each file
-    that cannot be read or parsed is passed to `problem` and skipped."""
+    that cannot be read or parsed is passed to `problem` and skipped. With `full_text` auto or
+    always, entries' linked pages are fetched as the service would, and `note` says why a page
+    was not used."""
     for path in files_under(paths):
-        for entry in _entries(path, settings, problem):
+        entries = _entries(path, settings, problem)
+        if full_text != "never" and entries:
+            entries = asyncio.run(_with_pages(entries, settings, full_text, note))
+        for entry in entries:
             yield normalize(entry)
+
+
+async def _with_pages(
+    entries: Sequence[RawEntry], settings: Settings, mode: FullText, note: Callable[[str], None]
+) -> list[RawEntry]:
+    """The entries with their pages' main text, fetched with the service's client and rules
+    (a page may reach private addresses only when WIREWATCH_ALLOW_PRIVATE_NETWORKS says so)."""
+    source = Source(url="", name="rules test", kind="http", interval_s=0.0, full_text=mode)
+    async with Fetcher(settings) as fetcher:
+        done = await PageTexts(fetcher, settings, Metrics()).fill_each(source, entries)
+    for entry, outcome, why in done:
+        if outcome == "used":
+            note(f"{entry.link}: text from the page")
+        elif outcome:
+            note(f"{entry.link}: page not used ({outcome}): {why}")
+    return [entry for entry, _, _ in done]
 
 
 def _entries(path: Path, settings: Settings, problem: Callable[[str], None]) -> Sequence[RawEntry]:
@@ -189,6 +218,8 @@ def _lines(
         yield json.dumps(record, ensure_ascii=False)
         return
     yield describe_article(article)
+    if article.text_from == "page":
+        yield f"  text from the linked page {article.url}"
     if not story.is_new:
         yield f"  {describe_copy(article, story)}: rules that matched it there do not alert"
     shown = [m for m in matches if rule_id is None or m.rule_id == rule_id]

@@ -1,5 +1,6 @@
 -- Story assignment: one call of StoryRegistry (see registry.py for the keys and the protocol).
--- Names written with a dollar sign are filled in from Python constants when it is loaded.
+-- Names written with a dollar sign are filled in from Python constants when it is loaded
+-- (a dollar sign of its own is written twice).
 local units_key = KEYS[1]
 local prefix, article_id, source = ARGV[1], ARGV[2], ARGV[3]
 local window_s, periods = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -157,6 +158,10 @@ end
 if is_new == 0 then
   -- the story's outlets, kept with its first article: this one added, for a window more
   local first = redis.call('GET', doc_prefix .. story_id) or (story_id .. '|\n')
+  if article_id == story_id and #fields > 0 then
+    -- the first article again with a new text (a developing story): its new kept form
+    first = record .. (string.match(first, '^[^\n]*(\n.*)$$') or '\n')
+  end
   record = carried_by(first, source) and first or (first .. '\n' .. source)
 end
 redis.call('SET', doc_prefix .. story_id, record, 'EX', window_s)

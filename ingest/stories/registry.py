@@ -54,7 +54,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from string import Template
 from typing import Any, Protocol
@@ -129,18 +129,24 @@ class StoryRegistry:
         failed and its figure."""
         return (await self.assign_many([article]))[0]
 
-    async def assign_many(self, articles: Sequence[Article]) -> list[Story]:
-        """The stories of `articles`, in order. Calls go in rounds, one pipeline each, in the
-        batch's order: each call sees the articles before it that were decided, and an article
-        with candidates to verify goes on in the next round. Copies within a batch are one
-        story as when assigned one by one, though which of them started it may differ."""
+    async def assign_many(
+        self, articles: Sequence[Article], kept: Mapping[str, str] | None = None
+    ) -> list[Story]:
+        """The stories of `articles`, in order. `kept` (article id -> story id): an updated
+        article stays in the story its earlier version joined, which takes its new text.
+        Calls go in rounds, one pipeline each, in the batch's order: each call sees the
+        articles before it that were decided, and an article with candidates to verify goes on
+        in the next round. Copies within a batch are one story as when assigned one by one,
+        though which of them started it may differ."""
         bodies = [split_content(article.body, article.title) for article in articles]
         units = [unit_keys(body) for body in bodies]
         counts = await self._unit_counts(articles, units)
         pending: list[_Assignment] = []
         for article, body, keys in zip(articles, bodies, units, strict=True):
             seen = counts[source_key(article)]
-            pending.append(_Assignment(article, body, {k: seen.get(k, 0) for k in keys}))
+            prior = (kept or {}).get(article.id)
+            counts_now = {k: seen.get(k, 0) for k in keys}
+            pending.append(_Assignment(article, body, counts_now, prior))
             # Counted as the script will if it starts a story, as most articles do; where it
             # does not, the script says which sentences the counts make boilerplate after all.
             for key in keys:
@@ -209,8 +215,8 @@ class StoryRegistry:
             assignment.examined.add(other_id)
             story_id, _bar, encoded = record.partition("\n")[0].partition("|")
             self.counts["verified"] += 1
-            kept = self._features.get(encoded)
-            why = verify(assignment.prepared.features, kept) if kept is not None else UNREADABLE
+            stored = self._features.get(encoded)
+            why = UNREADABLE if stored is None else verify(assignment.prepared.features, stored)
             if why is not None:
                 log.debug(rejected(article, other_id, story_id, why))
             elif assignment.best is None:  # the best ranked copy: the script lists them so
@@ -267,20 +273,26 @@ class StoryRegistry:
 class _Assignment:
     """One article on its way to a story: what the script was told and has said so far."""
 
-    def __init__(self, article: Article, body: Lines, counts: dict[str, float]) -> None:
-        """`counts`: how many stories of its source had each of its sentences, when read."""
+    def __init__(
+        self, article: Article, body: Lines, counts: dict[str, float], prior: str | None = None
+    ) -> None:
+        """`counts`: how many stories of its source had each of its sentences, when read;
+        `prior`: the story an earlier version of this article joined (developing stories)."""
         self.body = body
         self.repeated = {k for k, n in counts.items() if n >= REPEATED_IN_STORIES}
         self.repeated_min = REPEATED_IN_STORIES  # 0: the script no longer checks them
         self.prepared: Prepared = prepare(article, self.repeated, body)
         self.examined: set[str] = set()
-        self.best: str | None = None  # the story of the best ranked verified copy
-        self.rounds = 0
+        # An updated article is not searched for: its story is decided (forced) at once, and
+        # the script registers the new text under it, so later copies of it join it too.
+        self.prior = prior
+        self.best: str | None = prior  # the story of the best ranked verified copy
+        self.rounds = MAX_ROUNDS - 1 if prior else 0
 
     def rehash(self, repeated: set[str]) -> None:
         self.repeated = repeated
         self.prepared = prepare(self.prepared.article, repeated, self.body)
-        self.repeated_min, self.examined, self.best = 0, set(), None
+        self.repeated_min, self.examined, self.best = 0, set(), self.prior
 
 
 def _text(value: bytes | str) -> str:

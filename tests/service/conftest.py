@@ -218,6 +218,7 @@ def worker_env(
         WIREWATCH_FEEDS_FILE=str(feeds),
         WIREWATCH_RULES_DIR=str(rules),
         WIREWATCH_ALLOW_PRIVATE_NETWORKS="true",
+        WIREWATCH_BACKFILL_S="0",  # the test feeds carry 2025 dates
         WIREWATCH_OUTBOX_DIR=str(tmp_path / "outbox"),
         WIREWATCH_MIN_INTERVAL_S="1",
         WIREWATCH_LOG_FORMAT="text",

@@ -28,6 +28,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_prefix: str) -> Pat
     monkeypatch.setenv("WIREWATCH_OUTBOX_DIR", str(tmp_path / "outbox"))
     monkeypatch.setenv("WIREWATCH_FEEDS_FILE", str(tmp_path / "feeds.yaml"))
     monkeypatch.setenv("WIREWATCH_ALLOW_PRIVATE_NETWORKS", "true")
+    monkeypatch.setenv("WIREWATCH_BACKFILL_S", "0")  # the test feeds carry 2025 dates
     monkeypatch.chdir(tmp_path)
     return tmp_path
 

@@ -1,0 +1,111 @@
+"""An article page's main text: the story without menus, related links, footers, comments,
+cookie or paywall notices. The only module that imports trafilatura (the best-scoring open
+main-text extractor in published comparisons: ScrapingHub's article-extraction benchmark,
+Bevendorff et al. 2023), lazily, since only the service and `rules test --full-text` need it.
+
+Extraction is CPU work (tens of milliseconds a page): callers run `main_text` in a worker
+thread, a bounded number at a time.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from ingest.errors import ParseError
+
+# Page furniture trafilatura's own (mostly English) patterns miss, by words in a block's class or
+# id in the languages of the outlets we read: consent banners (and the usual consent platforms),
+# reader comments, paywall and subscription boxes, "read also" boxes, most-read lists. A block
+# holding the headline or an <article> is never one of them, whatever its class says.
+FURNITURE_WORDS = (
+    "cookie", "consent", "gdpr", "rgpd", "dsgvo", "didomi", "onetrust", "cmplz", "sp_message",
+    "kommentar", "commentaire", "comentario", "commento", "reactions", "reacties",
+    "paywall", "abonn", "suscri", "newsletter",
+    "lire-aussi", "mehr-zum-thema", "relacionad", "correlat", "meistgelesen", "most-read",
+    "mostread", "plus-lus", "mas-leido",
+)  # fmt: skip
+_BLOCKS = ("div", "section", "aside", "ul", "ol", "form", "footer", "p")
+_LOWER = "translate(concat(' ', @class, ' ', @id, ' '), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', " \
+    "'abcdefghijklmnopqrstuvwxyz')"  # fmt: skip
+FURNITURE_XPATH = (
+    "//*["
+    + " or ".join(f"self::{tag}" for tag in _BLOCKS)
+    + "]["
+    + " or ".join(f"contains({_LOWER}, '{word}')" for word in FURNITURE_WORDS)
+    + "][not(.//h1) and not(.//article)]"
+)
+
+
+def ignore_interrupts() -> None:
+    """For extraction worker processes: Ctrl-C in a terminal reaches the whole process group,
+    and the service, not its workers, decides how to stop (they end with it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _trafilatura() -> Any:
+    try:
+        import trafilatura  # Python keeps the module after the first call
+    except ImportError as exc:  # an install without it (or without lxml_html_clean)
+        raise ParseError(
+            f"full_text needs trafilatura and lxml_html_clean ({exc}); "
+            "`pip install trafilatura lxml_html_clean`, or set `full_text: never`"
+        ) from exc
+    return trafilatura
+
+
+# Under this many characters the furniture pruning may have taken the story itself (a body
+# whose class says "paywall" or "abonnes" on a site that marks paid articles that way): the
+# page is extracted once more without it and the longer text kept. A real story is longer
+# (bench/fulltext_threshold.py: 488 characters for the shortest).
+PRUNED_TOO_SHORT_CHARS = 400
+
+
+def main_text(html: bytes, url: str, title: str = "", charset: str = "") -> str:
+    """The page's main text, paragraphs separated by "\n"; "" when none was found.
+
+    `charset` is the one the HTTP answer declared, which comes before the page's own
+    (as in browsers). The page's own headline is left out when it repeats `title` (the
+    entry's), so the text reads as a feed's would: the title apart, the body after it."""
+    if not html.strip():
+        return ""
+    document = _decoded(html, charset)
+    text = _extract(document, url, FURNITURE_XPATH)
+    if len(text) < PRUNED_TOO_SHORT_CHARS:
+        unpruned = _extract(document, url, None)
+        text = unpruned if len(unpruned) > len(text) else text
+    lines = [line.strip() for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    if lines and title and _same_words(lines[0], title):
+        lines = lines[1:]
+    return "\n".join(lines)
+
+
+def _decoded(html: bytes, charset: str) -> bytes | str:
+    """Text decoded with the declared charset; the bytes themselves when none is declared
+    (or it is unknown): trafilatura then reads the page's meta tag or guesses."""
+    if not charset:
+        return html
+    try:
+        return html.decode(charset.strip().strip("\"'"), errors="replace")
+    except LookupError:
+        return html
+
+
+def _extract(document: bytes | str, url: str, prune_xpath: str | None) -> str:
+    extracted = _trafilatura().extract(
+        document,
+        url=url or None,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        deduplicate=False,
+        favor_precision=True,  # menus and teasers left in would match rules: precision first
+        prune_xpath=prune_xpath,
+    )
+    return extracted or ""
+
+
+def _same_words(a: str, b: str) -> bool:
+    return a.casefold().split() == b.casefold().split()

@@ -1,0 +1,83 @@
+"""Main text of article pages of our own making (pages/*.html|xhtml, expectations beside them
+in *.yaml): the story is kept, the page furniture (menus, related links, comments, cookie and
+paywall notices, footers) is left out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.parse.pagetext import main_text
+
+PAGES = Path(__file__).resolve().parent / "pages"
+CASES = sorted(PAGES.glob("*.yaml"))
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def page_of(case: Path) -> Path:
+    return next(p for p in PAGES.glob(f"{case.stem}.*") if p.suffix in (".html", ".xhtml"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.stem for c in CASES])
+def test_main_text_keeps_the_story_and_drops_the_furniture(case: Path) -> None:
+    expected = yaml.safe_load(case.read_text(encoding="utf-8"))
+    text = main_text(page_of(case).read_bytes(), f"https://outlet.example/{case.stem}",
+                     expected["title"])  # fmt: skip
+    for phrase in expected["body_has"]:
+        assert phrase in text, f"{case.name}: the story lost {phrase!r}"
+    for word in expected["body_lacks"]:
+        assert word not in text, f"{case.name}: page furniture {word!r} is in the text"
+    assert not text.startswith(expected["title"])  # the page's headline is the entry's title
+
+
+def test_there_are_pages_in_several_languages() -> None:
+    languages = {page_of(case).read_text(encoding="utf-8").split('lang="')[1][:2] for case in CASES}
+    assert len(CASES) >= 4 and {"en", "de", "fr", "es"} <= languages
+
+
+def test_an_empty_page_gives_no_text() -> None:
+    assert main_text(b"", "https://x.example/") == ""
+    assert main_text(b"  \n ", "https://x.example/") == ""
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=2000) | st.text(max_size=2000).map(str.encode))
+def test_any_bytes_give_text_or_nothing(body: bytes) -> None:
+    assert isinstance(main_text(body, "https://x.example/a", "Title"), str)
+
+
+RUSSIAN = (
+    "<html><head><title>Переговоры</title></head><body><nav><a href='/'>Главная</a></nav>"
+    "<article><h1>Переговоры о перемирии возобновились в Стамбуле</h1>"
+    "<p>Делегации двух стран возобновили во вторник переговоры о перемирии в Стамбуле, "
+    "сообщили дипломатические источники.</p><p>По словам посредников, стороны обсуждают обмен "
+    "пленными и безопасность судоходства в Черном море.</p><p>Следующий раунд запланирован на "
+    "конец месяца, если нынешние договоренности будут соблюдаться.</p></article></body></html>"
+)
+
+
+def test_the_charset_the_answer_declares_is_used() -> None:
+    page = RUSSIAN.encode("windows-1251")  # no meta charset: only the HTTP header says it
+    text = main_text(page, "https://x.example/a", "", charset="windows-1251")
+    assert "обмен пленными" in text and "безопасность судоходства" in text
+    assert main_text(page, "https://x.example/a", "", charset="no-such-charset")  # still read
+
+
+def test_a_story_body_whose_class_names_a_paywall_is_kept() -> None:
+    paragraphs = "".join(
+        f"<p>Paragraph {n} of the story says what the council decided about the harbour "
+        f"budget and why the vote was delayed again.</p>"
+        for n in range(6)
+    )
+    page = (
+        "<html><body><div class='cookie-consent'><p>We use cookies.</p></div><main>"
+        "<h1>Council delays harbour budget vote</h1>"
+        f"<div class='article-body paywall-content'>{paragraphs}</div></main></body></html>"
+    ).encode()
+    text = main_text(page, "https://x.example/a", "Council delays harbour budget vote")
+    assert "Paragraph 5 of the story" in text and "cookies" not in text
