@@ -4,17 +4,20 @@ paywall notices, footers) is left out."""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
+import lxml.html
 import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.parse.pagetext import main_text
+from ingest.parse.pagetext import _BLOCKS, FURNITURE_WORDS, furniture, main_text
 
 PAGES = Path(__file__).resolve().parent / "pages"
 CASES = sorted(PAGES.glob("*.yaml"))
+PAGE_FILES = sorted(p for p in PAGES.iterdir() if p.suffix in (".html", ".xhtml"))
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -81,3 +84,44 @@ def test_a_story_body_whose_class_names_a_paywall_is_kept() -> None:
     ).encode()
     text = main_text(page, "https://x.example/a", "Council delays harbour budget vote")
     assert "Paragraph 5 of the story" in text and "cookies" not in text
+
+
+# The furniture rule as the XPath it was first written as (one contains() per word, on the
+# class and id lowered by translate()): `furniture` must pick exactly the blocks it picks.
+_LOWERED = ("translate(concat(' ', @class, ' ', @id, ' '), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', "
+            "'abcdefghijklmnopqrstuvwxyz')")  # fmt: skip
+FURNITURE_XPATH = (
+    "//*[" + " or ".join(f"self::{tag}" for tag in _BLOCKS) + "]["
+    + " or ".join(f"contains({_LOWERED}, '{word}')" for word in FURNITURE_WORDS)
+    + "][not(.//h1) and not(.//article)]"
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("page", PAGE_FILES, ids=[p.name for p in PAGE_FILES])
+def test_furniture_is_what_the_xpath_rule_picks_on_the_pages(page: Path) -> None:
+    tree = lxml.html.fromstring(page.read_bytes())
+    assert furniture(tree) == tree.xpath(FURNITURE_XPATH)
+
+
+_NAME = st.sampled_from([*FURNITURE_WORDS, "main", "story", "Ad", "x"]).map(
+    lambda w: w.upper() if len(w) % 2 else w.capitalize()
+) | st.text(alphabet="abcdeIKNOSTÄİ-_ ", max_size=12)
+_TAGS = st.sampled_from([*_BLOCKS, "span", "article", "h1", "nav", "main"])
+
+
+@st.composite
+def _blocks(draw: st.DrawFn, depth: int = 0) -> str:
+    tag = draw(_TAGS)
+    attrs = "".join(
+        f' {attr}="{escape(" ".join(draw(st.lists(_NAME, max_size=3))))}"'
+        for attr in ("class", "id") if draw(st.booleans())
+    )  # fmt: skip
+    inner = "".join(draw(st.lists(_blocks(depth + 1), max_size=3))) if depth < 3 else ""
+    return f"<{tag}{attrs}>t{inner}</{tag}>tail"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_blocks(), min_size=1, max_size=4))
+def test_furniture_is_what_the_xpath_rule_picks(blocks: list[str]) -> None:
+    tree = lxml.html.fromstring(f"<html><body>{''.join(blocks)}</body></html>")
+    assert furniture(tree) == tree.xpath(FURNITURE_XPATH)
