@@ -331,7 +331,9 @@ class Pipeline:
     async def _process_batch(
         self, entries: list[RawEntry], report: BatchReport, started: dict[str, float]
     ) -> None:
-        articles, kept = await self._unseen(self.normalize_all(entries))
+        # In a thread: a batch of page-length texts takes the loop from the polls (and the
+        # page fetches and extraction processes waiting on it) for a tenth of a second or more.
+        articles, kept = await self._unseen(await asyncio.to_thread(self.normalize_all, entries))
         report.articles += len(articles)
         if not articles:
             return
