@@ -81,6 +81,19 @@ async def test_leases_are_exclusive_and_owned(store: Store) -> None:
     assert await store.acquire_lease("src", "w2")
 
 
+async def test_a_lease_whose_release_was_lost_is_taken_again_by_its_holder(store: Store) -> None:
+    """A failover can keep a lease whose release failed (the old primary died first): the
+    worker that holds it takes it again at once (renewed), and others still cannot."""
+    assert await store.acquire_lease("src", "w1")  # its release never reached Redis
+    await store.client.pexpire(f"{store.prefix}lease:src", 2000)
+    assert await store.acquire_lease("src", "w1")
+    assert await store.client.pttl(f"{store.prefix}lease:src") > 2000
+    assert not await store.acquire_lease("src", "w2")
+    await store.release_lease("src", "w1")
+    assert await store.acquire_lease("src", "w2")
+    assert not await store.acquire_lease("src", "w1")
+
+
 async def test_seen_and_recent_articles(store: Store) -> None:
     articles = [make_article(n) for n in range(3)]
     assert await store.unseen_articles([a.id for a in articles]) == {a.id for a in articles}
