@@ -3,7 +3,10 @@ own, for a quarter of an hour. Prints the service's memory (RSS) each minute and
 minute 5 to the end, and Redis memory by kind of key, per article, and at steady state for
 1,000 articles a day (each kind of key kept as long as its TTL or cap allows).
 
-    .venv/bin/python bench/bench_soak.py [--minutes 15] [--feeds 200] [--interval 10]
+    .venv/bin/python bench/bench_soak.py [--minutes 15] [--feeds 200] [--interval 10] [--ner]
+
+`--ner` makes spaCy part of it: the rule asks for a PERSON and every item names a person and a
+reference never seen before (the vocabulary growth a long-running NER service meets).
 """
 
 from __future__ import annotations
@@ -85,6 +88,10 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15)
     parser.add_argument("--feeds", type=int, default=200)
     parser.add_argument("--interval", type=float, default=10)
+    parser.add_argument(
+        "--ner", action="store_true",
+        help="the rule also asks for a PERSON (spaCy runs) and items name new people",
+    )  # fmt: skip
     args = parser.parse_args()
     server_binary = shutil.which("redis-server")
     assert server_binary, "needs redis-server on PATH"
@@ -100,7 +107,7 @@ def main() -> None:
     (work / "rules").mkdir()
     (work / "rules" / "r.yaml").write_text(
         f"rules:\n  - id: ceasefire\n    channel: alerts:soak:{uuid.uuid4().hex[:6]}\n"
-        "    all: [ceasefire]\n",
+        "    all: [ceasefire]\n" + ("    entities:\n      PERSON: any\n" if args.ner else ""),
         encoding="utf-8",
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
@@ -117,7 +124,7 @@ def main() -> None:
     )
     samples: list[tuple[float, float]] = []
     try:
-        with serve_many(args.feeds, 7) as many:
+        with serve_many(args.feeds, 7, news_like=args.ner) as many:
             (work / "feeds.yaml").write_text(feeds_yaml(many, args.interval), encoding="utf-8")
             log = (work / "worker.log").open("wb")
             worker = subprocess.Popen(

@@ -298,13 +298,16 @@ def cmd_web(settings: Settings, host: str, port: int) -> int:
 
 def cmd_rules_check(rules_dir: Path, blank_model: bool) -> int:
     from ingest.match.matcher import model_problems
-    from ingest.rules.files import check_rules_dir, load_rules_dir
+    from ingest.rules.files import check_rules_dir, cost_notes, load_rules_dir
 
     errors, warnings = check_rules_dir(rules_dir)
+    rules = load_rules_dir(rules_dir).rules
     if blank_model:  # WIREWATCH_SPACY_MODEL=blank: `LABEL: any` rules will be refused
-        errors += model_problems(load_rules_dir(rules_dir).rules, None)
+        errors += model_problems(rules, None)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for note in cost_notes(rules):
+        print(f"note: {note}", file=sys.stderr)
     for error in errors:
         print(error)
     if errors:

@@ -13,6 +13,7 @@ Script objects do so on NOSCRIPT, and a pipeline checks SCRIPT EXISTS before it 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import redis
@@ -44,17 +45,19 @@ class UnknownService(aiosentinel.MasterNotFoundError):
     """Every sentinel answered, and none monitors a primary by that name."""
 
 
-def connect(url: str) -> aioredis.Redis:
-    """An asyncio client for `url` (one server, or the primary a Sentinel set names); lazy."""
+def connect(url: str, overrides: Mapping[str, Any] | None = None) -> aioredis.Redis:
+    """An asyncio client for `url` (one server, or the primary a Sentinel set names); lazy.
+    `overrides`: client options in place of CLIENT_OPTIONS' (the health probe's timeouts)."""
+    options = {**CLIENT_OPTIONS, **(overrides or {})}
     if not is_sentinel_url(url):
-        return aioredis.Redis.from_url(url, **CLIENT_OPTIONS)
+        return aioredis.Redis.from_url(url, **options)
     target = parse_sentinel_url(url)
     sentinels = _Sentinels(target.sentinels, sentinel_kwargs=_sentinel_kwargs(target))
     client: aioredis.Redis = sentinels.master_for(
         target.service,
         redis_class=_SentinelRedis,
         connection_pool_class=_FollowingPool,
-        **_primary_kwargs(target),
+        **_primary_kwargs(target, options),
     )
     return client
 
@@ -97,8 +100,10 @@ def _sentinel_kwargs(target: SentinelUrl) -> dict[str, Any]:
     return kwargs
 
 
-def _primary_kwargs(target: SentinelUrl) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {**CLIENT_OPTIONS, **_tls_kwargs(target), "db": target.db}
+def _primary_kwargs(
+    target: SentinelUrl, options: Mapping[str, Any] = CLIENT_OPTIONS
+) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {**options, **_tls_kwargs(target), "db": target.db}
     if target.password is not None:
         kwargs["password"] = target.password
     if target.username is not None:

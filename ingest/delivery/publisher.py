@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal, Protocol
 
 from ingest.delivery.outbox import Outbox
@@ -59,10 +59,13 @@ class Publisher:
         log.info("alert %s: %s on %r", match.rule_id, match.channel, alert.article.title)
         return "published"
 
-    async def deliver_outbox(self) -> int:
-        """Publish what the outbox holds, oldest first; stop at the first Redis failure."""
+    async def deliver_outbox(self, stop: Callable[[], bool] = lambda: False) -> int:
+        """Publish what the outbox holds, oldest first; stop at the first Redis failure, or
+        when `stop()` says so (the rest stays for later: delivery is idempotent)."""
         delivered = 0
         for item in self.outbox.pending():
+            if stop():
+                break
             data = json.loads(item.alert_json)
             try:
                 await self.store.publish_payload(

@@ -28,6 +28,8 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from redis import exceptions as redis_errors
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from ingest.delivery.connections import REDIS_ERRORS as REDIS_ERRORS
 from ingest.delivery.connections import UnknownService, connect, sentinel_failure
@@ -104,23 +106,40 @@ class RuleActivity:
 
 log = logging.getLogger(__name__)
 
+PROBE_OPTIONS: dict[str, Any] = {  # the health probe's PING: trouble noticed within ~2 s
+    "socket_connect_timeout": 1.0,
+    "socket_timeout": 1.0,
+    "retry": Retry(NoBackoff(), 0),
+}
+
 
 @dataclass
 class RedisHealth:
-    """Whether Redis answered lately: the service reports an outage once, not once per call."""
+    """Whether Redis answered lately: the service reports an outage once, not once per call.
 
-    down_since: float | None = None  # time.time() of the first failure of this outage
+    An outage is measured from when the first call that failed was sent (or the last answer,
+    if later) to the first answer after it, not from when the failure was noticed: a call may
+    wait for its socket timeout before it fails."""
+
+    down_since: float | None = None  # time.time() when this outage began
     error: str = ""
     outages: int = 0
+    last_answer_at: float | None = None  # time.time()
+    last_outage_s: float | None = None  # the length of the last outage that ended
 
-    def failed(self, error: str) -> None:
+    def failed(self, error: str, sent_at: float | None = None) -> None:
         if self.down_since is None:
-            self.down_since = time.time()
+            began = time.time() if sent_at is None else sent_at
+            self.down_since = max(began, self.last_answer_at or began)
             self.outages += 1
         self.error = error
 
     def answered(self) -> None:
-        self.down_since = None
+        now = time.time()
+        if self.down_since is not None:
+            self.last_outage_s = max(0.0, now - self.down_since)
+            self.down_since = None
+        self.last_answer_at = now
 
     @property
     def up(self) -> bool:
@@ -139,6 +158,7 @@ class Store:
         self._renew = client.register_script(_RENEW_LEASE)
         self._release = client.register_script(_RELEASE_LEASE)
         self.health = RedisHealth()
+        self._probe: aioredis.Redis | None = None  # a client of its own, for `probe`
         self._short_of_replicas = False  # said once until replicas acknowledge again
 
     @classmethod
@@ -146,7 +166,21 @@ class Store:
         return cls(connect(settings.redis_url), settings)
 
     async def close(self) -> None:
+        if self._probe is not None:
+            await self._probe.aclose()
         await self.client.aclose()
+
+    async def probe(self) -> bool:
+        """One PING on a client of its own, with a short timeout and no retries, so that the
+        service notices Redis trouble within about a second, whatever its other calls wait
+        for; the answer (or its absence) goes into `health`."""
+        if self._probe is None:
+            self._probe = connect(self.settings.redis_url, PROBE_OPTIONS)
+        try:
+            await self.guard(self._probe.ping())
+        except StoreError:
+            return False
+        return True
 
     async def ping(self) -> None:
         """Raise StoreError with an actionable message when Redis cannot be reached, and
@@ -174,11 +208,12 @@ class Store:
 
     async def guard(self, awaitable: Any) -> Any:
         """Await a Redis call; its failures become StoreError with an actionable message."""
+        sent_at = time.time()
         try:
             answer = await awaitable
         except REDIS_ERRORS as exc:
             error = StoreError(self._failure(exc))
-            self.health.failed(str(error))
+            self.health.failed(str(error), sent_at)
             raise error from exc
         self.health.answered()
         return answer
@@ -394,6 +429,13 @@ class Store:
             self._renew(keys=[self._lease_key(source_key)], args=[worker_id, ttl_ms])
         )
         return bool(kept)
+
+    async def leased(self, source_keys: list[str]) -> set[str]:
+        """Which of these sources some worker is polling now (holds the lease of)."""
+        if not source_keys:
+            return set()
+        holders = await self.guard(self.client.mget([self._lease_key(k) for k in source_keys]))
+        return {key for key, holder in zip(source_keys, holders, strict=True) if holder}
 
     async def release_lease(self, source_key: str, worker_id: str) -> None:
         await self.guard(self._release(keys=[self._lease_key(source_key)], args=[worker_id]))

@@ -73,6 +73,17 @@ class FeedStateStore:
             raw = await self._client.hget(self._state_key, source_key)
         return _decode_state(source_key, raw) if raw is not None else SourceState()
 
+    async def get_many(self, source_keys: list[str]) -> dict[str, SourceState]:
+        """The stored states of these sources (a fresh one where none is stored), one HMGET."""
+        if not source_keys:
+            return {}
+        async with _redis_errors("read feed states"):
+            raw = await self._client.hmget(self._state_key, source_keys)
+        return {
+            key: _decode_state(key, value) if value is not None else SourceState()
+            for key, value in zip(source_keys, raw, strict=True)
+        }
+
     async def put(self, source_key: str, state: SourceState) -> None:
         payload = json.dumps(state.to_json(), separators=(",", ":"))
         async with _redis_errors("write feed state"):

@@ -35,12 +35,9 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-from ingest.match.terms import fold, sentences, word_pattern
-
-if TYPE_CHECKING:
-    from ingest.match.termindex import Hit
+from ingest.match.terms import Hit, fold, sentences, word_pattern
 
 Need = Literal["any", "acronym", "name"]
 Shape = Literal["lower", "upper", "title", "other"]

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from ingest.match.mentions import EntityResult, find_entities
 from ingest.match.nlp import NerResult
 from ingest.match.presearch import CompiledRule
-from ingest.match.termindex import Hit, TextHits
+from ingest.match.termindex import TextHits
+from ingest.match.terms import Hit
 from ingest.models import EntityHit, Match
 
 SNIPPET_CHARS = 300

@@ -1,7 +1,9 @@
 """Matching articles against rules: presearch, NER only where needed, then each rule's conditions.
 
     articles -> TermIndex.search (one automaton pass each) -> candidate rules (cheap term checks)
-             -> Ner.analyze (one batched call, only articles with a candidate needing entities)
+             -> full names settle what they can; what is left in doubt names the sentences
+                the model must read (`reading.py`)
+             -> Ner.analyze (one batched call over those sentences of every article)
              -> evaluate each candidate -> Explanation -> Match
 
 `explain` runs the same evaluation for one rule, whether or not it passed the presearch, so
@@ -18,6 +20,17 @@ from ingest.errors import ModelError, RuleError
 from ingest.match.evaluation import Explanation, evaluate
 from ingest.match.nlp import Ner, NerResult
 from ingest.match.presearch import CompiledRule, Presearch
+from ingest.match.reading import (
+    EVERYTHING,
+    NOTHING,
+    Reading,
+    Scope,
+    chunks,
+    in_doubt,
+    read,
+    reading_for,
+    windows,
+)
 from ingest.match.termindex import TextHits
 from ingest.match.terms import sentences
 from ingest.models import Article, Match
@@ -51,33 +64,42 @@ def _check_model(rules: Sequence[Rule], ner: Ner | None) -> None:
 class _Candidates(NamedTuple):
     hits: TextHits
     rules: list[CompiledRule]
-
-    def need_ner(self) -> bool:
-        return any(c.conditions for c in self.rules)
+    spans: list[tuple[int, int]]  # the article's sentences
 
 
 def _matches(text: str, candidates: _Candidates, ner: NerResult | None) -> list[Match]:
-    spans = sentences(text)
+    spans = candidates.spans
     checks = [evaluate(c, text, candidates.hits, ner, spans) for c in candidates.rules]
     return [x.to_match() for x in checks if x.matched]
 
 
 @dataclass
 class MatchStats:
-    """Counts for metrics: articles some rule could still match after presearch, and the
-    articles the model had to read."""
+    """Counts for metrics: articles some rule could still match after presearch, the articles
+    the model had to read (some sentences of), and the characters it read."""
 
     candidates: int = 0
     ner_articles: int = 0
+    ner_chars: int = 0
 
 
 class Matcher:
-    """Rules compiled into one term index; match batches of articles."""
+    """Rules compiled into one term index; match batches of articles.
 
-    def __init__(self, rules: RuleSet | Sequence[Rule], ner: Ner | None = None) -> None:
+    `scope="whole"` has the model read every article that a rule with entity conditions could
+    match, all of it (as before sentence windows): for comparing the two.
+    """
+
+    def __init__(
+        self,
+        rules: RuleSet | Sequence[Rule],
+        ner: Ner | None = None,
+        scope: Scope = "sentences",
+    ) -> None:
         self.rules = tuple(rules.rules if isinstance(rules, RuleSet) else rules)
         _check_model(self.rules, ner)
         self.ner = ner
+        self.scope = scope
         self.presearch = Presearch(self.rules)
         self.index = self.presearch.index
 
@@ -86,15 +108,19 @@ class Matcher:
     ) -> list[list[Match]]:
         """The matches of every article, in article order; NER runs once, batched.
 
-        `stats`, when given, counts presearch candidates and the articles NER ran on.
+        `stats`, when given, counts presearch candidates and what the model read.
         """
         texts = [a.text for a in articles]
         found = [self._presearch(t) for t in texts]
-        wanted = [f is not None and f.need_ner() for f in found]
+        plans = [
+            self._plan(text, f) if f is not None else []
+            for text, f in zip(texts, found, strict=True)
+        ]
         if stats is not None:
             stats.candidates += sum(1 for f in found if f is not None)
-            stats.ner_articles += sum(wanted) if self.ner is not None and self.ner.has_model else 0
-        tagged = self._tag(texts, wanted)
+            stats.ner_articles += sum(1 for p in plans if p)
+            stats.ner_chars += sum(end - start for p in plans for start, end in p)
+        tagged = self._read(texts, plans)
         return [
             _matches(text, f, ner) if f is not None else []
             for text, f, ner in zip(texts, found, tagged, strict=True)
@@ -105,7 +131,23 @@ class Matcher:
         # batch holding every article's words would be most of the batch's memory.
         hits = self.index.search(text)
         rules = self.presearch.candidates(hits)
-        return _Candidates(hits, rules) if rules else None
+        return _Candidates(hits, rules, sentences(text)) if rules else None
+
+    def _plan(self, text: str, candidates: _Candidates) -> list[tuple[int, int]]:
+        """The ranges of the article the model must read for its candidate rules."""
+        if self.ner is None or not self.ner.has_model:
+            return []
+        reading = NOTHING
+        for rule in candidates.rules:
+            reading |= reading_for(rule, text, candidates.hits, candidates.spans, self.scope)
+            if reading.whole:
+                break
+        return chunks(reading, candidates.spans, len(text))
+
+    def _read(self, texts: list[str], plans: list[list[tuple[int, int]]]) -> list[NerResult | None]:
+        if self.ner is None or not self.ner.has_model:
+            return [None] * len(texts)
+        return list(read(self.ner, texts, plans))
 
     def match(self, article: Article) -> list[Match]:
         return self.match_many([article])[0]
@@ -114,17 +156,27 @@ class Matcher:
         return rule_id in self.presearch.by_id
 
     def explain(self, article: Article, rule_id: str) -> Explanation:
-        """Evaluate one rule on one article, with what was missing when it does not match."""
+        """Evaluate one rule on one article, with what was missing when it does not match.
+
+        The model reads every mention in doubt, even when the terms already fail, so that the
+        explanation can say why each one counts or not.
+        """
         compiled = self.presearch.by_id.get(rule_id)
         if compiled is None:
             raise KeyError(f"no rule with id '{rule_id}'")
         text = article.text
-        ner = self._tag([text], [bool(compiled.conditions)])[0]
-        return evaluate(compiled, text, self.index.search(text), ner, sentences(text))
+        hits, spans = self.index.search(text), sentences(text)
+        plan: list[tuple[int, int]] = []
+        if self.ner is not None and self.ner.has_model:
+            plan = chunks(_explained(compiled, text, hits, spans), spans, len(text))
+        ner = self._read([text], [plan])[0] if compiled.conditions else None
+        return evaluate(compiled, text, hits, ner, spans)
 
-    def _tag(self, texts: list[str], wanted: list[bool]) -> list[NerResult | None]:
-        if self.ner is None or not self.ner.has_model or not any(wanted):
-            return [None] * len(texts)
-        chosen = [i for i, w in enumerate(wanted) if w]
-        analyzed = dict(zip(chosen, self.ner.analyze([texts[i] for i in chosen]), strict=True))
-        return [analyzed.get(i) for i in range(len(texts))]
+
+def _explained(
+    rule: CompiledRule, text: str, hits: TextHits, spans: list[tuple[int, int]]
+) -> Reading:
+    if any(c.names is None for c in rule.conditions):
+        return EVERYTHING
+    doubtful = [h for c in rule.conditions for h in in_doubt(c, text, hits)[0]]
+    return Reading(sentences=frozenset(windows(doubtful, spans)))

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from ingest.match.nlp import Entity, NerResult
 from ingest.match.presearch import CompiledCondition, CompiledName
-from ingest.match.termindex import Hit, TextHits
-from ingest.match.terms import words
+from ingest.match.termindex import TextHits
+from ingest.match.terms import Hit, words
 from ingest.models import EntityHit
 
 

@@ -13,26 +13,15 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from itertools import accumulate
 
 import ahocorasick
 
 from ingest.match.casing import CasedTerm, Layout, Rejected, check
 from ingest.match.nlp import common_words
-from ingest.match.terms import Folded, TermKind, fold, split_words, variants
+from ingest.match.terms import Folded, Hit, TermKind, fold, split_words, variants
 
 _MIN_SPLIT_PART = 3  # `cease fire` joins to `ceasefire`; `is land` must not become `island`
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One occurrence of a term: original character span and word positions."""
-
-    start: int
-    end: int
-    first_word: int
-    last_word: int
 
 
 # term id -> [(first word, last word), or a one-word key whose occurrences are not yet listed]

@@ -43,6 +43,16 @@ def _fold_char(char: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Hit:
+    """One occurrence of a term: original character span and word positions."""
+
+    start: int
+    end: int
+    first_word: int
+    last_word: int
+
+
+@dataclass(frozen=True, slots=True)
 class Folded:
     """Folded text, and for each folded character the index of the original one."""
 
@@ -167,7 +177,7 @@ def variants(text: str, kind: TermKind) -> set[tuple[str, ...]]:
 
 
 _SENTENCE_END_RE = re.compile(r"[.!?\u2026]+[\"'\u201d\u2019)\]]*(?=\s)|\n")
-_ABBREVIATIONS = frozenset(
+ABBREVIATIONS = frozenset(
     str.split("mr mrs ms dr st gen lt col sen rep gov prof jr sr no vs etc sgt capt maj adm rev")
 )
 
@@ -178,7 +188,7 @@ def sentences(text: str) -> list[tuple[int, int]]:
     for match in _SENTENCE_END_RE.finditer(text):
         before = text[start : match.start()].rsplit(None, 1)
         last_word = before[-1].lower() if before else ""
-        abbreviated = last_word in _ABBREVIATIONS or len(last_word) == 1 or "." in last_word
+        abbreviated = last_word in ABBREVIATIONS or len(last_word) == 1 or "." in last_word
         if match.group() == "." and abbreviated:
             continue  # `Mr. Putin`, `U.S.`, `J. Smith`
         if text[start : match.end()].strip():

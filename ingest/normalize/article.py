@@ -8,6 +8,7 @@ from datetime import datetime
 
 from ingest.models import Article, Dateline, RawEntry, SourceRef
 from ingest.normalize.dateline import parse_dateline
+from ingest.normalize.headings import is_heading
 from ingest.normalize.language import detect_language, language_code
 from ingest.normalize.textnorm import (
     clean_text,
@@ -29,7 +30,7 @@ def normalize(entry: RawEntry) -> Article:
     # Titles arrive HTML-escaped even from feeds whose content is plain text.
     title = " ".join(_visible_text(entry.title, _looks_like_html(entry.title)).split())
     full_body = _body_text(entry.content, entry.content_is_html)
-    dateline, body = _dateline_and_body(full_body, entry.published)
+    dateline, body = _dateline_and_body(full_body, entry.published, title)
     body = clean_text(body)
     url = canonical_url(entry.link or entry.source_url)
     folded = _folded(title, body)
@@ -79,20 +80,29 @@ _BYLINE = re.compile(rf"^\s*(?:By|BY)\s+{_NAME}(?:(?:,?\s+|,\s*)(?:and\s+)?{_NAM
 _BYLINE_MAX_CHARS = 80
 
 
-def _dateline_and_body(text: str, published: datetime | None) -> tuple[Dateline | None, str]:
-    """The dateline opening the story, also when a byline stands before it."""
+def _dateline_and_body(
+    text: str, published: datetime | None, title: str = ""
+) -> tuple[Dateline | None, str]:
+    """The dateline opening the story, also when a byline, a heading line (the headline again,
+    a kicker, an update note) or several stand before it; those lines go with the dateline."""
     dateline, body = parse_dateline(text, published)
     if dateline is not None:
         return dateline, body
     lines = text.split("\n")
     start = 0
-    while start < len(lines) and (not lines[start].strip() or _is_byline(lines[start])):
+    while start < len(lines) and _set_aside(lines[start], title):
         start += 1
-    if 0 < start < len(lines):
         behind, rest = parse_dateline("\n".join(lines[start:]), published)
-        if behind is not None:  # only then was it a byline: the dateline proves it
+        if behind is not None:  # only then were they headings: the dateline proves it
             return behind, rest
     return None, text
+
+
+def _set_aside(line: str, title: str) -> bool:
+    """A line that may stand above a dateline: blank, a byline or a heading."""
+    if not line.strip() or _is_byline(line):
+        return True
+    return parse_dateline(line)[0] is None and is_heading(line, title)
 
 
 def _is_byline(line: str) -> bool:

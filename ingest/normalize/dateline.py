@@ -54,9 +54,10 @@ _NOT_PLACES = frozenset({
     "REVIEW", "INTERVIEW", "CORRECTION", "CLARIFICATION", "SPORTS",
 })
 # fmt: on
-# Agencies that write themselves in lower case or are not plain capitalised words.
+# Agencies that write themselves in lower case or are not plain capitalised words (also the
+# credits the story stage takes off short items).
 # fmt: off
-_KNOWN_AGENCIES = frozenset({
+KNOWN_AGENCIES = frozenset({
     "ap", "afp", "reuters", "dpa", "xinhua", "cnn", "upi", "ians", "pti", "ani", "efe", "ansa",
     "kyodo", "yonhap", "tass", "ria", "interfax", "anadolu", "bernama", "ap-nls", "sapa",
     "apa", "ctk", "kna", "wam", "spa", "mena", "qna", "bloomberg",
@@ -112,7 +113,7 @@ def _is_place(place: str, agency: str | None) -> bool:
 
 def _known_agency(agency: str) -> bool:
     words = agency.split()
-    return bool(words) and words[0].casefold() in _KNOWN_AGENCIES  # "CNN Business" too
+    return bool(words) and words[0].casefold() in KNOWN_AGENCIES  # "CNN Business" too
 
 
 def _title_case(place: str) -> bool:
@@ -131,13 +132,13 @@ def _is_agency(agency: str) -> bool:
     words = agency.split()
     if not words or len(words) > _MAX_AGENCY_WORDS or any(ch.isdigit() for ch in agency):
         return False
-    return agency.casefold() in _KNOWN_AGENCIES or all(word[:1].isupper() for word in words)
+    return agency.casefold() in KNOWN_AGENCIES or all(word[:1].isupper() for word in words)
 
 
 def _is_lone_agency(agency: str) -> bool:
     # With no place before it, only a known agency or an all-caps acronym: "(Photo) - " is not.
     compact = agency.strip()
-    if compact.casefold() in _KNOWN_AGENCIES:
+    if compact.casefold() in KNOWN_AGENCIES:
         return True
     return compact.isalpha() and compact.isupper() and 2 <= len(compact) <= 8
 

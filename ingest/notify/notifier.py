@@ -22,9 +22,11 @@ from ingest.notify.runner import Runner
 from ingest.notify.secrets import Redactor
 from ingest.service.filewatch import watch_file
 from ingest.service.metrics import Metrics
+from ingest.service.stopping import cancel_all
 from ingest.settings import Settings
 
 log = logging.getLogger("ingest.notify")
+CANCEL_WITHIN_S = 2.0  # tasks told to stop end within this (see ingest/service/stopping.py)
 
 
 class Notifier:
@@ -68,9 +70,7 @@ class Notifier:
             )  # fmt: skip
             beat = asyncio.create_task(self._heartbeat())
             await self.stopping.wait()
-            for task in (watcher, beat):
-                task.cancel()
-            await asyncio.gather(watcher, beat, return_exceptions=True)
+            await cancel_all([watcher, beat], CANCEL_WITHIN_S)
             await self._drain()
         finally:
             await store.close()
@@ -135,9 +135,11 @@ class Notifier:
         if not tasks:
             return
         _done, pending = await asyncio.wait(tasks, timeout=self.settings.shutdown_grace_s)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Cancelled until they end, within a bound: one cancel is lost when it lands in a
+        # Redis call's write (see ingest/service/stopping.py), and the drain then never ended.
+        left = await cancel_all(pending, CANCEL_WITHIN_S)
+        if left:
+            log.warning("still running after the grace period: %s", ", ".join(sorted(left)))
 
 
 def first_load(settings: Settings, redact: Redactor) -> NotifyConfig:

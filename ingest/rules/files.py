@@ -7,7 +7,7 @@ is how a broken edit keeps the previous rules running (see `ingest.service.ruleb
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -159,3 +159,17 @@ def check_rules_dir(rules_dir: Path) -> tuple[list[RuleError], list[str]]:
                 )
     warnings += case_warnings(ruleset.rules)
     return list(ruleset.errors), warnings
+
+
+def cost_notes(rules: Sequence[Rule]) -> list[str]:
+    """A note for each `LABEL: any` rule that has terms (those without get a warning): the
+    model reads every sentence of what passes its terms, where listed names need a few."""
+    return [
+        f"{rule.path}:{rule.line}: rule '{rule.id}': {cond.label}: any makes the model read "
+        "every sentence of each article that passes its terms, the costliest kind of rule; "
+        "listed names need the model only for the sentences where a name is in doubt"
+        for rule in rules
+        if rule.has_term_condition()
+        for cond in rule.entities
+        if cond.names is None
+    ]

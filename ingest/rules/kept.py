@@ -70,7 +70,9 @@ def keep_rules(path: Path, raw: bytes, rules: list[Rule]) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         handle, part = tempfile.mkstemp(dir=folder, prefix=".", suffix=".part")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
-            json.dump([_plain(rule) for rule in rules], out, ensure_ascii=False)
+            # dumps, not dump: `json.dump` streams through the pure-Python encoder, 10x slower
+            # here, and this is most of a first start with 10,000 rules.
+            out.write(json.dumps([_plain(rule) for rule in rules], ensure_ascii=False))
         os.replace(part, folder / name)  # whole or not at all
         for old in folder.glob(f"{where}-*.json"):
             if old.name != name:

@@ -9,7 +9,7 @@ earliest `next_due_at` first spreads any lag evenly over every source.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -99,11 +99,21 @@ def measure_lag(
     now: datetime,
     settings: Settings,
     started_at: datetime,
+    listed_at: Mapping[str, float] | None = None,
+    polling: Collection[str] = frozenset(),
 ) -> Lag:
-    """Lag now; a source never polled has been due since `started_at` (the service start)."""
+    """Lag now, of the sources whose poll has not started (`polling`: being polled by some
+    worker). A source never polled has been due since it was first listed (`listed_at`, unix
+    s, shared by every worker), else since `started_at`."""
     overdue, worst_s, worst_ratio = 0, 0.0, 0.0
+    listed = listed_at or {}
     for source in sources:
-        due_at = state_of(source).next_due_at or started_at
+        if source.key in polling:
+            continue
+        due_at = state_of(source).next_due_at
+        if due_at is None:
+            first = listed.get(source.key)
+            due_at = datetime.fromtimestamp(first, now.tzinfo) if first else started_at
         late_s = (now - due_at).total_seconds()
         ratio = late_s / interval_in_force_s(source, settings)
         overdue += ratio > BEHIND_RATIO

@@ -87,8 +87,14 @@ class Metrics:
             registry=r,
         )  # fmt: skip
         self.overdue = Gauge(
-            "wirewatch_sources_overdue", "Sources overdue by more than their interval", registry=r
-        )
+            "wirewatch_sources_overdue",
+            "Sources overdue by more than their interval (from the schedule in Redis: every "
+            "worker reports the same)", registry=r,
+        )  # fmt: skip
+        self.worst_lag = Gauge(
+            "wirewatch_lag_seconds",
+            "How long the most overdue source has waited for its poll (from Redis)", registry=r,
+        )  # fmt: skip
         # `wirewatch notify`: labelled by destination id, never by URL (URLs hold secrets).
         self.notify_deliveries = Counter(
             "wirewatch_notify_deliveries", "Notification sends by destination and outcome",

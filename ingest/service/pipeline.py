@@ -47,6 +47,7 @@ from ingest.stories.registry import Story, StoryRegistry
 log = logging.getLogger(__name__)
 
 NEVER_POLLED = SourceState()
+MATCH_CHUNK_NER_BATCHES = 2  # NER batches matched per thread call
 MatcherSource = Callable[[], Matcher]  # the current matcher (rules reload underneath)
 Progress = Callable[[int, int], None]  # (sources polled so far, sources in all)
 
@@ -426,7 +427,13 @@ class Pipeline:
         matcher = self.matcher_of()
         started = time.perf_counter()
         stats = MatchStats()
-        results = await asyncio.to_thread(matcher.match_many, articles, stats)
+        # A chunk per thread call: a cancelled match (the stop's cut-off) leaves at most one
+        # chunk running in its thread, which the process waits for when it exits.
+        chunk = self.settings.ner_batch_size * MATCH_CHUNK_NER_BATCHES
+        results = []
+        for at in range(0, len(articles), chunk):
+            part = articles[at : at + chunk]
+            results += await asyncio.to_thread(matcher.match_many, part, stats)
         self.metrics.ner_seconds.inc(time.perf_counter() - started)
         self.metrics.candidates.inc(stats.candidates)
         self.metrics.ner_articles.inc(stats.ner_articles)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from asyncio import FIRST_COMPLETED
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -29,12 +28,15 @@ from ingest.models import Source, utcnow
 from ingest.service.dispatch import due_order, pick, seconds_to_next_due
 from ingest.service.metrics import Metrics
 from ingest.service.pipeline import Pipeline, SourcePoll
+from ingest.service.stopping import cancel_all
 from ingest.settings import Settings
 
 log = logging.getLogger("ingest.service.worker")
 
 WAKE_EVERY_S = 1.0
 LEASE_ROUNDS = 3  # passes over the due sources when other workers hold the first choices
+CANCEL_WITHIN_S = 2.0  # tasks told to stop end within this (see `stopping.py`)
+RELEASE_WITHIN_S = 0.5  # after a cut-off, leases are given back if Redis answers this quickly
 
 
 class Stages:
@@ -58,6 +60,8 @@ class Stages:
         self.busy: set[str] = set()  # fetching, queued or matching: not polled again yet
         self.poked: set[str] = set()  # a file landed in these spools: poll at once
         self.matching = 0  # polls in the batch being matched
+        self._renewals: set[asyncio.Task[None]] = set()  # lease renewals of busy sources
+        self.cut_off: tuple[str, ...] = ()  # the sources whose polls the stop cut off
         self.match_queue: asyncio.Queue[tuple[SourcePoll, asyncio.Task[None]]] = asyncio.Queue(
             settings.match_queue_polls
         )
@@ -72,23 +76,17 @@ class Stages:
         self.poked.add(source_key)
         self._wake.set()
 
-    def cancel_fetches(self) -> None:
-        for task in set(self.in_flight.values()):
-            task.cancel()
-
     async def run(self, stopping: asyncio.Event, stopped_hard: asyncio.Event) -> None:
         """Fetch and match until `stopping`, then drain within the grace period."""
         self.started_at = utcnow()
-        matching = asyncio.create_task(self._match_loop())
-        dispatching = asyncio.create_task(self._dispatch_loop(stopping))
+        matching = asyncio.create_task(self._match_loop(), name="matching")
+        dispatching = asyncio.create_task(self._dispatch_loop(stopping), name="dispatching")
         try:
             await stopping.wait()
-            dispatching.cancel()
+            await cancel_all([dispatching], CANCEL_WITHIN_S)
             await self.drain(stopped_hard)
         finally:
-            for task in (dispatching, matching):
-                task.cancel()
-            await asyncio.gather(dispatching, matching, return_exceptions=True)
+            await self._cut_off([dispatching, matching])
 
     async def _dispatch_loop(self, stopping: asyncio.Event) -> None:
         """Start polls whenever there is room and a source is due; sleep until the next is."""
@@ -126,7 +124,9 @@ class Stages:
         self._observe_lag(source, state, now)
         self.busy.add(source.key)
         self.fetching.add(source.key)
-        self.in_flight[source.key] = asyncio.create_task(self._poll(source, state))
+        self.in_flight[source.key] = asyncio.create_task(
+            self._poll(source, state), name=f"poll {source.name}"
+        )
 
     async def _lease(self, source: Source, now: datetime, poked: bool) -> SourceState | None:
         """The source's state if this worker took its lease and it is still due."""
@@ -149,7 +149,9 @@ class Stages:
     async def _poll(self, source: Source, state: SourceState) -> None:
         """Fetch one source and queue what it brought for matching. The fetch slot is held
         until the queue takes the poll, so a full queue slows fetching (back-pressure)."""
-        renew = asyncio.create_task(self._renew_leases([source]))
+        renew = asyncio.create_task(self._renew_leases([source]), name=f"lease {source.name}")
+        self._renewals.add(renew)
+        renew.add_done_callback(self._renewals.discard)
         queued = False
         try:
             poll = await self.pipeline.poll(source, state)
@@ -204,20 +206,59 @@ class Stages:
 
     async def drain(self, stopped_hard: asyncio.Event) -> None:
         """Let the polls in flight finish and their articles be matched, within the grace."""
-        deadline = time.monotonic() + self.settings.shutdown_grace_s
-        fetches = set(self.in_flight.values())
-        if fetches:
-            await asyncio.wait(fetches, timeout=self.settings.shutdown_grace_s)
-        remaining_s = max(0.0, deadline - time.monotonic())
-        joined = asyncio.create_task(self.match_queue.join())
-        hard = asyncio.create_task(stopped_hard.wait())
-        done, _ = await asyncio.wait(
-            {joined, hard}, timeout=remaining_s, return_when=FIRST_COMPLETED
-        )
-        joined.cancel()
-        hard.cancel()
-        if joined not in done:
-            cut = len(self.in_flight) + self.match_queue.qsize() + self.matching
-            log.warning("%d polls cut off after the grace period", cut)
-            for task in set(self.in_flight.values()):
-                task.cancel()
+        finished = asyncio.create_task(self._all_settled(), name="drain")
+        hard = asyncio.create_task(stopped_hard.wait(), name="second signal")
+        try:
+            await asyncio.wait(
+                {finished, hard}, timeout=self.settings.shutdown_grace_s,
+                return_when=FIRST_COMPLETED,
+            )  # fmt: skip
+        finally:
+            await cancel_all([finished, hard], CANCEL_WITHIN_S)
+
+    async def _all_settled(self) -> None:
+        while self.in_flight:
+            await asyncio.wait(set(self.in_flight.values()))
+        await self.match_queue.join()
+
+    async def _cut_off(self, stages: list[asyncio.Task[None]]) -> None:
+        """Stop whatever the drain did not finish. A poll cut off has not saved its state
+        nor marked its entries seen: the next start (of any worker) polls it again, and the
+        claims in Redis stop any alert it had already published from being doubled."""
+        cut = sorted(self._name_of(key) for key in self.busy)
+        if cut:
+            shown = ", ".join(cut[:10]) + (", ..." if len(cut) > 10 else "")
+            log.warning(
+                "%d polls cut off after the grace period, left for the next start "
+                "(their new entries are not marked seen): %s", len(cut), shown,
+            )  # fmt: skip
+        self.cut_off = tuple(cut)
+        self._take_queued()
+        tasks = [*stages, *self.in_flight.values(), *self._renewals]
+        left = await cancel_all(tasks, CANCEL_WITHIN_S)
+        if left:
+            log.warning("still running after the cut-off: %s", ", ".join(sorted(left)))
+        await self._release_leases(cut and list(self.busy))
+
+    def _take_queued(self) -> None:
+        while not self.match_queue.empty():
+            self.match_queue.get_nowait()
+            self.match_queue.task_done()
+
+    async def _release_leases(self, keys: list[str]) -> None:
+        """Give the cut-off sources back at once rather than after the lease TTL, if Redis
+        answers quickly; otherwise their leases simply expire."""
+        if not keys:
+            return
+        releases = [
+            asyncio.create_task(self.store.release_lease(key, self.worker_id), name="release")
+            for key in keys
+        ]
+        await asyncio.wait(releases, timeout=RELEASE_WITHIN_S)
+        await cancel_all(releases, CANCEL_WITHIN_S)
+        for task in releases:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a lease that expires instead is fine
+
+    def _name_of(self, key: str) -> str:
+        return next((s.name for s in self.sources() if s.key == key), key)

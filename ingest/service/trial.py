@@ -153,6 +153,8 @@ def run_trial(
             story, suppressed = copies.assign(article, matches)
             yield from _lines(matcher, article, matches, as_json=as_json, rule_id=rule_id,
                               story=story, suppressed=suppressed)  # fmt: skip
+            if rule_id and not as_json:
+                yield from copies.not_copies(article)
 
 
 class _Copies:
@@ -160,8 +162,20 @@ class _Copies:
     (a rule alerts once per story)."""
 
     def __init__(self) -> None:
-        self.stories = LocalStories()
+        self.stories = LocalStories(on_reject=self._rejected)
         self.alerted: dict[str, set[str]] = {}  # story id -> rules that alerted on it
+        self.rejections: dict[str, list[tuple[str, str]]] = {}  # article id -> (story, why)
+
+    def _rejected(self, article: Article, story_id: str, why: str) -> None:
+        self.rejections.setdefault(article.id, []).append((story_id, why))
+
+    def not_copies(self, article: Article) -> Iterator[str]:
+        """`not a copy of story 'TITLE' (id): the openings differ, 0.38 < 0.50`: the
+        candidates the story stage verified and turned down, with the test that failed."""
+        for story_id, why in self.rejections.pop(article.id, []):
+            title = self.stories.title_of(story_id)
+            label = f"{title!r} ({story_id})" if title else story_id
+            yield f"  not a copy of story {label}: {why}"
 
     def assign(self, article: Article, matches: list[Match]) -> tuple[Story, list[str]]:
         story = self.stories.assign(article)

@@ -17,11 +17,14 @@ import os
 import signal
 import socket
 import sys
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Literal
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 
 from ingest.delivery.handoff import ArticleQueue
 from ingest.delivery.store import Store, describe_url
@@ -34,15 +37,18 @@ from ingest.match.nlp import Ner, load_nlp
 from ingest.models import utcnow
 from ingest.service.metrics import Metrics
 from ingest.service.pipeline import BatchReport, Pipeline
-from ingest.service.reporter import Reporter
+from ingest.service.reporter import Reporter, read_schedule
 from ingest.service.rulebook import RuleBook
 from ingest.service.spoolwatch import SpoolWatcher
-from ingest.service.stages import Stages
+from ingest.service.stages import CANCEL_WITHIN_S, Stages
+from ingest.service.stopping import STOP_MARGIN_S, HardStop, cancel_all
 from ingest.settings import Settings
 
 log = logging.getLogger(__name__)
 
 TICK_S = 1.0
+PROBE_EVERY_S = 1.0
+LAG_EVERY_S = 2.0  # the shared schedule is read this often for the lag report
 Role = Literal["all", "fetch", "match"]
 PROGRESS_FROM_SOURCES = 20  # `run --once` over this many sources shows its progress
 ONCE_SETTLE_WAITS = 3  # `run --once` waits this many times for spool files still being written
@@ -74,7 +80,12 @@ class Worker:
         self.stages: Stages | None = None  # while the service runs
         self.spools = SpoolWatcher(self._landed)
         self.reporter = Reporter(settings, self.metrics)
+        self.hard_stop = HardStop(self._still_running)
         self._signals = 0
+        self._tick: asyncio.Task[object] | None = None  # the heartbeat running now, if any
+        self._probing: asyncio.Task[None] | None = None  # the Redis health probe
+        self._lag_read_at = float("-inf")  # time.monotonic() of the last schedule read
+        self._signalled_at: float | None = None  # time.monotonic() of the first signal
 
     # -- start ------------------------------------------------------------------------------
 
@@ -149,15 +160,35 @@ class Worker:
                 pipeline = Pipeline(
                     self.settings, store, fetcher, lambda: _matcher(book), self.metrics, handoff
                 )
+                self._probing = asyncio.create_task(self._probe_redis(pipeline), name="probe")
                 if role == "match" and queue is not None:
                     log.info("wirewatch %s running: matching from %s", self.worker_id, queue.key)
                     await self.consume(pipeline, queue)
                 else:
                     await self._poll_until_stopped(scheduler, pipeline, store)
         finally:
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-            await store.close()
+            await self._stop_ticks(scheduler)
+            # Nothing of ours outlives the service: asyncio.run would cancel each task only
+            # once and then wait for it without a bound (see `stopping.py`).
+            others = asyncio.all_tasks() - {asyncio.current_task()}
+            left = await cancel_all([t for t in others if t is not None], CANCEL_WITHIN_S)
+            if left:
+                log.warning("tasks still running at exit: %s", ", ".join(sorted(left)))
+            closing = asyncio.create_task(store.close(), name="closing Redis")
+            await asyncio.wait({closing}, timeout=CANCEL_WITHIN_S)
+            await cancel_all([closing], CANCEL_WITHIN_S)  # a dead Redis: let go
+            if self._signalled_at is not None:
+                took_s = time.monotonic() - self._signalled_at
+                log.info("stopped %.1f s after the signal", took_s)
+
+    async def _probe_redis(self, pipeline: Pipeline) -> None:
+        """PING Redis every second on a connection of its own, so trouble is said within
+        about two seconds even while other calls wait for their socket timeout."""
+        while not self.stopping.is_set():
+            await pipeline.store.probe()
+            self.reporter.redis(pipeline.store.health, pipeline.publisher.outbox.depth())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), PROBE_EVERY_S)
 
     def _article_queue(self, store: Store) -> ArticleQueue:
         idle_ms = int(self.settings.handoff_claim_idle_s * 1000)
@@ -192,7 +223,7 @@ class Worker:
         try:
             await stages.run(self.stopping, self.stopped_hard)
         finally:
-            scheduler.shutdown(wait=False)
+            await self._stop_ticks(scheduler)
             await self.spools.close()
 
     def _start_ticks(self, scheduler: AsyncIOScheduler, pipeline: Pipeline, store: Store) -> None:
@@ -241,16 +272,29 @@ class Worker:
         wake the dispatcher (which also wakes itself whenever a poll ends or a file lands)."""
         if self.stopping.is_set():
             return
+        self._tick = asyncio.current_task()
         self.metrics.heartbeat()
         if self.sources.refresh():
             self._watch_spools()
             await pipeline.note_sources(self.sources.sources)
-        delivered = await pipeline.publisher.deliver_outbox()
+        delivered = await pipeline.publisher.deliver_outbox(self.stopping.is_set)
         self.reporter.redis(store.health, pipeline.publisher.outbox.depth(), delivered)
         if self.stages is not None:
-            self.reporter.lag(self.sources.sources, pipeline.known_state, self.stages.started_at)
+            await self._report_lag(store)
             self.metrics.match_queue.set(self.stages.match_queue.qsize())
             self.stages.wake()
+
+    async def _report_lag(self, store: Store) -> None:
+        now = time.monotonic()
+        if now - self._lag_read_at < LAG_EVERY_S or not store.health.up:
+            return  # (Redis away: the probe says so; no heartbeat waits for a timeout here)
+        self._lag_read_at = now
+        sources = self.sources.sources
+        try:
+            shared = await read_schedule(store, sources)
+        except StoreError:
+            return  # the outage is reported by the probe
+        self.reporter.lag(sources, shared, utcnow())
 
     def _watch_spools(self) -> None:
         folders = {local_path(s.url): s.key for s in self.sources.sources if s.kind == "spool"}
@@ -276,8 +320,27 @@ class Worker:
                 self.settings.shutdown_grace_s,
             )
             self.stopping.set()
+            self._signalled_at = time.monotonic()
+            self.hard_stop.arm(self.settings.shutdown_grace_s + STOP_MARGIN_S)
         else:
             log.warning("second signal: stopping now")
             self.stopped_hard.set()
-            if self.stages is not None:
-                self.stages.cancel_fetches()
+            self.stopping.set()
+            self.hard_stop.arm(STOP_MARGIN_S)
+
+    async def _stop_ticks(self, scheduler: AsyncIOScheduler) -> None:
+        """No more heartbeats, and the one running (an outbox replay, say) ends now."""
+        if scheduler.state == STATE_RUNNING:
+            scheduler.shutdown(wait=False)  # takes effect later in the loop ...
+            scheduler.pause()  # ... so no tick starts meanwhile, and no second shutdown
+        if self._tick is not None:
+            await cancel_all([self._tick], CANCEL_WITHIN_S)
+            self._tick = None
+
+    def _still_running(self) -> str:
+        """For the hard stop's last line (called from its thread: plain reads only)."""
+        cut = self.stages.cut_off if self.stages is not None else ()
+        threads = [t.name for t in threading.enumerate() if not t.daemon and t.is_alive()]
+        threads = [name for name in threads if name != "MainThread"]
+        parts = [f"polls of {', '.join(cut)}" if cut else "", f"threads {', '.join(threads)}"]
+        return "; ".join(p for p in parts if p and not p.endswith("threads "))

@@ -1,18 +1,23 @@
 """What of an article is the story's own, and what two copies of one story must agree on.
 
 Feeds, press wires and outlets append the same text to every item (a syndication footer, an
-"About the company" paragraph, a disclaimer). SimHash over such an item mostly hashes that text,
-so two different stories that share it look like copies. Two defences, both here as pure
-functions (the registry and `rules test` apply them):
+"About the company" paragraph, a disclaimer), and put lines above the lede (the headline again,
+a kicker). A comparison of whole texts mostly compares that text, so two different stories that
+share it look like copies, and one story under two headlines does not. Two defences, both here
+as pure functions (the registry and `rules test` apply them):
 
-* `content_lines` drops what is not the story's own before anything is hashed: editor's notes
-  ("(Updates with ...)", "UPDATE 2-"), and sentences the caller knows repeat across the stories
-  of one source (the registry keeps per-source counts of `unit_key`s in Redis).
+* `split_content`/`content_lines` drop what is not the story's own before anything is compared:
+  heading lines above the first sentence (`normalize.headings`), editor's notes ("(Updates with
+  ...)", "UPDATE 2-"), and sentences the caller knows repeat across the stories of one source
+  (the registry keeps per-source counts of `unit_key`s in Redis).
 * `verify` decides a candidate pair on what makes a story its own, so it holds for the first
   item of a new source too, when there is no history yet: each opening (the lede sentence) must
-  be found in the other text, and the distinctive words of the openings (numbers, names, places)
-  must not disagree on both sides (same-template bulletins that differ only in place and numbers
-  are different stories). Items with little text of their own never merge.
+  be found in the other text, the shorter text must be mostly in the longer, and the
+  distinctive words of the openings (numbers, names, places) must not disagree on both sides
+  (same-template bulletins that differ only in place and numbers are different stories). Items
+  with little text of their own never merge. The article at hand is compared in full
+  (`Features`) with what was kept of the earlier one (`sketch.Kept`: its opening, a sample of its
+  word pairs, its names and numbers), and every estimate errs towards "different".
 
 Copies of one story survive all three tests: syndication re-titles, adds a credit line or an
 update note, trims the tail, copy-edits spelling; it keeps the lede and its names and numbers.
@@ -25,9 +30,19 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
 
+from ingest.normalize.headings import is_editor_note, leading_headings
 from ingest.normalize.textnorm import fold_for_dedup, split_sentences
+from ingest.stories.sketch import (
+    DISTINCTIVE_MAX,
+    OPENING_WORDS,
+    RANK_MULTIPLIER,
+    VOCABULARY_MAX,
+    Kept,
+    bottom_sample,
+    pair_hashes,
+    word_hash,
+)
 
 # Chosen with bench/bench_dedup_cases.py over the labelled cases in tests/stories/cases/ (104
 # items in 22 groups: 32 copy pairs, 246 pairs of different stories), which measured:
@@ -50,27 +65,13 @@ COVER_SHARE = 0.5  # share of the shorter text's word pairs that must occur in t
 OPENING_SENTENCES = 3  # where the distinctive words of a story are looked for
 NAME_MIN_CHARS = 6  # names this long match a spelling within two letters (Zelenskiy, Zelensky)
 UNIT_HEX = 16  # 64-bit sentence keys for the per-source counts
-# Copies are also looked up by their lede, so a copy whose tail was trimmed or that carries an
-# outlet's footer (its SimHash then far from the original's) is still found: LEDE_KEYS min-hashes
-# of the 3-word shingles of the first LEDE_WINDOW words; two ledes with shingle overlap J share
-# at least one key with probability 1 - (1 - J)^LEDE_KEYS (97% at J = 0.6).
-LEDE_WINDOW = 40
-LEDE_KEYS = 4
+# The other text is known by its `Kept` form: a share is estimated on at least this many of
+# its sampled pairs, else counted on what is known for sure (which errs towards "different").
+SAMPLED_MIN = 12
 
 _WORD = re.compile(r"\w+")
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _TOKEN = re.compile(r"\d+(?:[.,:]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)?")
-# Editor's notes are about the copy, not the story: they open or close updated wire copy.
-_NOTE = re.compile(
-    r"""^(?:
-        \(\s*(?:updates?|adds?|corrects?|recasts?|refiles?|changes?|removes?|rewrites?)\b[^)]*\)\.?$
-      | (?-i:UPDATE|UPDATED|CORRECTED|REFILE|CORRECTION)\b
-      | (?:update|updated|editor'?s\s+note|correction|clarification)\b[^.!?]{0,60}:
-      | updated\s+(?:at|on)\b
-      | this\s+(?:story|article|report)\s+(?:has\s+been|was)\s+(?:updated|corrected|amended)\b
-    )""",
-    re.IGNORECASE | re.VERBOSE,
-)
 # British spellings to American ones, so a copy-edited copy compares equal. Applied to every
 # word on both sides, so a rule that also rewrites an unrelated word costs nothing.
 _SPELLING = (
@@ -79,10 +80,6 @@ _SPELLING = (
     ("ours", "ors"), ("our", "or"), ("ence", "ense"), ("tres", "ters"), ("tre", "ter"),
     ("ogue", "og"), ("lled", "led"), ("lling", "ling"), ("wards", "ward"),
 )  # fmt: skip
-
-
-def is_editor_note(line: str) -> bool:
-    return len(line) <= 200 and _NOTE.match(line.strip()) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,10 +98,13 @@ class Sentence:
 Lines = list[list[Sentence]]  # a text: its lines, each a list of sentences
 
 
-def split_content(body: str) -> Lines:
-    """The sentences of each line of `body`, editor's notes left out; words folded once."""
+def split_content(body: str, title: str = "") -> Lines:
+    """The sentences of each line of `body`, editor's notes and the heading lines above the
+    first sentence (the title again, a kicker: see `headings`) left out; words folded once."""
+    raw = body.split("\n")
+    headings = leading_headings(raw, title)
     lines: Lines = []
-    for line in body.split("\n"):
+    for line in raw[headings if headings < len(raw) else 0 :]:
         if line.strip() and not is_editor_note(line):
             lines.append([Sentence.of(text) for text in split_sentences(line)])
     return [line for line in lines if line]
@@ -126,20 +126,6 @@ def unit_key(sentence: str) -> str:
     return Sentence.of(sentence).key
 
 
-def lede_keys(words: Sequence[str]) -> list[str]:
-    """Min-hash keys of the first LEDE_WINDOW words of a content (none for a text without)."""
-    words = list(words[:LEDE_WINDOW])
-    if not words:
-        return []
-    found = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
-    # One digest per shingle, cut into LEDE_KEYS independent 64-bit hashes.
-    digests = [
-        hashlib.blake2b(s.encode("utf-8"), digest_size=8 * LEDE_KEYS, key=b"lede").digest()
-        for s in found
-    ]
-    return [f"{k}:{min(d[8 * k : 8 * k + 8] for d in digests).hex()}" for k in range(LEDE_KEYS)]
-
-
 @lru_cache(maxsize=65536)
 def _fold_word(word: str) -> str:
     for british, american in _SPELLING:
@@ -151,15 +137,7 @@ def _fold_word(word: str) -> str:
 def words_of(text: str) -> list[str]:
     # ASCII needs no accent stripping: casefolding is the whole fold for the words.
     folded = text.casefold() if text.isascii() else fold_for_dedup(text)
-    return [_fold_word(w) for w in _WORD.findall(folded)]
-
-
-def _pairs(words: Sequence[str]) -> frozenset[int]:
-    """The adjacent word pairs of `words`, each as its hash: only ever compared within one
-    process, and ints weigh less than strings in the features a registry keeps."""
-    if len(words) < 2:
-        return frozenset(hash((w,)) for w in words)
-    return frozenset(map(hash, pairwise(words)))
+    return list(map(_fold_word, _WORD.findall(folded)))  # map: the cache is called from C
 
 
 def _number(token: str) -> str:
@@ -189,66 +167,109 @@ def _distinctive(sentences: Iterable[Sentence]) -> set[str]:
 
 @dataclass(frozen=True, slots=True)
 class Features:
-    """What `verify` compares, computed once per text."""
+    """What `verify` compares of the article at hand, computed once per text."""
 
     words: int  # words of content
     lede: tuple[frozenset[int], ...]  # word pairs of each lede sentence (hashed)
     pairs: frozenset[int]  # word pairs of the whole content (hashed)
     vocabulary: frozenset[str]  # every word and number of title and content
     distinctive: frozenset[str]  # numbers and names of the opening sentences
-    opening: tuple[str, ...]  # the first LEDE_WINDOW words, for `lede_keys`
+    opening: tuple[str, ...]  # the first OPENING_WORDS words
+    lede_spans: tuple[tuple[int, int], ...]  # the lede sentences' word positions in `opening`
+    title_words: tuple[str, ...]
+    numbers: tuple[str, ...]  # of title and content, in order, each once
 
     @classmethod
     def of(cls, title: str, lines: Lines) -> Features:
         sentences = [s for line in lines for s in line]
         content = [w for s in sentences for w in s.words]
-        lede = [s.words for s in sentences if len(s.words) >= LEDE_MIN_WORDS][:LEDE_SENTENCES]
-        numbers = {_number(t) for s in sentences for t in _numbers(s.text)}
-        numbers |= {_number(t) for t in _numbers(title)}
+        spans = _lede_spans(sentences)
+        numbers = [_number(t) for t in _numbers(title)]
+        numbers += [_number(t) for s in sentences for t in _numbers(s.text)]
+        title_words = words_of(title)
+        pairs = pair_hashes(content)  # pair i: words i and i + 1
         return cls(
             words=len(content),
-            lede=tuple(_pairs(words) for words in lede),
-            pairs=_pairs(content),
-            vocabulary=frozenset(words_of(title)) | frozenset(content) | numbers,
+            lede=tuple(frozenset(pairs[a : b - 1]) for a, b in spans),
+            pairs=frozenset(pairs),
+            vocabulary=frozenset(title_words) | frozenset(content) | frozenset(numbers),
             distinctive=frozenset(_distinctive(sentences[:OPENING_SENTENCES])),
-            opening=tuple(content[:LEDE_WINDOW]),
+            opening=tuple(content[:OPENING_WORDS]),
+            lede_spans=tuple((a, min(b, OPENING_WORDS)) for a, b in spans if a < OPENING_WORDS),
+            title_words=tuple(title_words),
+            numbers=tuple(dict.fromkeys(numbers)),
         )
 
     @classmethod
     def of_text(cls, title: str, text: str) -> Features:
-        return cls.of(title, split_content(text))
+        return cls.of(title, split_content(text, title))
+
+    def kept(self) -> Kept:
+        """What a later article needs to verify this one as its copy (see `sketch`)."""
+        extra = dict.fromkeys(map(word_hash, (*self.title_words, *self.numbers)))
+        return Kept(
+            words=self.words,
+            pair_count=len(self.pairs),
+            opening=tuple(map(word_hash, self.opening)),
+            lede_spans=self.lede_spans,
+            sample=bottom_sample(self.pairs),
+            vocabulary=frozenset(list(extra)[:VOCABULARY_MAX]),
+            distinctive=tuple(sorted(self.distinctive))[:DISTINCTIVE_MAX],
+        )
+
+
+def _lede_spans(sentences: Sequence[Sentence]) -> list[tuple[int, int]]:
+    """Word positions of the lede sentences in the content."""
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for sentence in sentences:
+        if len(sentence.words) >= LEDE_MIN_WORDS and len(spans) < LEDE_SENTENCES:
+            spans.append((at, at + len(sentence.words)))
+        at += len(sentence.words)
+    return spans
 
 
 def verify(
-    a: Features, b: Features, lede_share: float = LEDE_SHARE, cover_share: float = COVER_SHARE
+    a: Features, b: Kept, lede_share: float = LEDE_SHARE, cover_share: float = COVER_SHARE
 ) -> str | None:
-    """None when `a` and `b` can be copies of one story; else why they are not."""
-    if min(a.words, b.words) < MIN_CONTENT_WORDS:
-        return "too little text of its own"
-    if lede_overlap(a, b) < lede_share:
-        return "the openings differ"
-    if cover_overlap(a, b) < cover_share:
-        return "the texts differ beyond the opening"
-    only_a = _missing(a.distinctive, b.vocabulary)
-    only_b = _missing(b.distinctive, a.vocabulary)
+    """None when `a` and the article kept as `b` can be copies of one story; else why they
+    are not, with the figure that decided."""
+    if (fewest := min(a.words, b.words)) < MIN_CONTENT_WORDS:
+        return f"too little text of its own, {fewest} < {MIN_CONTENT_WORDS} words"
+    if (lede := lede_overlap(a, b)) < lede_share:
+        return f"the openings differ, {lede:.2f} < {lede_share:.2f}"
+    if (cover := cover_overlap(a, b)) < cover_share:
+        return f"the texts differ beyond the opening, {cover:.2f} < {cover_share:.2f}"
+    only_a = {t for t in a.distinctive if word_hash(t) not in b.words_known}
+    only_b = _missing(frozenset(b.distinctive), a.vocabulary)
     if only_a and only_b:
         return f"names or numbers differ: {_some(only_a)} / {_some(only_b)}"
     return None
 
 
-def lede_overlap(a: Features, b: Features) -> float:
+def lede_overlap(a: Features, b: Kept) -> float:
     """The smallest share, over the lede sentences of both, of a sentence's word pairs found in
-    the other text: a story's own opening is in its copy, sentence by sentence."""
+    the other text: a story's own opening is in its copy, sentence by sentence. Of `b` only the
+    opening and a sample of pairs are known: a pair of `a` found in neither counts as missing."""
     if not a.lede or not b.lede:
         return 0.0
-    shares = [len(s & other.pairs) / len(s) for one, other in ((a, b), (b, a)) for s in one.lede]
+    shares = [len(s & b.known) / len(s) for s in a.lede]
+    shares += [len(s & a.pairs) / len(s) for s in b.lede if s]
     return min(shares)
 
 
-def cover_overlap(a: Features, b: Features) -> float:
-    """The share of the shorter text's word pairs found in the longer one."""
-    shorter, longer = (a, b) if a.words <= b.words else (b, a)
-    return len(shorter.pairs & longer.pairs) / len(shorter.pairs) if shorter.pairs else 0.0
+def cover_overlap(a: Features, b: Kept) -> float:
+    """The share of the shorter text's word pairs found in the longer one, estimated on the
+    pairs sampled the same way from both (see `sketch.Kept.sample`)."""
+    if not a.pairs or not b.sample:
+        return 0.0
+    if b.words < a.words:  # b's sample is a uniform sample of b's pairs
+        return len(b.sample & a.pairs) / len(b.sample)
+    threshold = b.threshold
+    drawn = [p for p in a.pairs if (p * RANK_MULTIPLIER) & 0xFFFFFFFF <= threshold]
+    if len(drawn) >= min(SAMPLED_MIN, len(a.pairs)):
+        return sum(p in b.sample for p in drawn) / len(drawn)
+    return len(a.pairs & b.known) / len(a.pairs)
 
 
 def _some(tokens: set[str]) -> str:

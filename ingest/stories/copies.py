@@ -1,29 +1,36 @@
 """One article made ready for story assignment, and assignment without Redis (`rules test`).
 
-`prepare` decides what of an article is hashed and compared (see `content.py`); the Redis
-registry and `LocalStories` both use it, so `wirewatch rules test` says "copy of" exactly when
-the service would suppress the article as a copy.
+`prepare` decides what of an article is compared (see `content.py`) and its lede shingles (see
+`sketch.py`); the Redis registry and `LocalStories` both use it and rank and verify candidates
+the same way, so `wirewatch rules test` says "copy of" exactly when the service would suppress
+the article as a copy, and says why a candidate was not one.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import struct
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 
 from ingest.models import Article, SourceRef
-from ingest.normalize.simhash import bands, is_near, simhash_pair
 from ingest.stories.content import (
-    LEDE_WINDOW,
     MIN_CONTENT_WORDS,
     Features,
     Lines,
-    lede_keys,
     own_content,
     split_content,
     verify,
+)
+from ingest.stories.flashes import flash_key
+from ingest.stories.sketch import (
+    COMMON_IN_STORIES,
+    LEDE_WINDOW,
+    Kept,
+    Shingle,
+    lede_fields,
+    lede_shingles,
 )
 
 log = logging.getLogger("ingest.stories")
@@ -31,12 +38,14 @@ log = logging.getLogger("ingest.stories")
 # A sentence that opened this many earlier stories of one source is that source's boilerplate
 # (a footer, an "About" paragraph, a disclaimer), not content: it is left out before hashing.
 REPEATED_IN_STORIES = 3
-UNITS_MAX = 5000  # sentence keys kept per source: its boilerplate, with room for news
-DOC_MAX_CHARS = 20_000  # content kept per article for verifying later candidates
-# Features of earlier articles kept for verifying candidates (~35 kB each): the same recent
-# articles are the candidates of many (on bench_pipeline's corpus 97% of lookups hit with 1024
-# kept, 87% with 256).
-FEATURES_KEPT = 512
+UNITS_MAX = 5000  # sentence and lede shingle keys kept per source: its boilerplate and template
+# Lookup cost does not grow with the window: a lede key lists at most REFS_MAX articles (the
+# latest: a key that many stories share says little), and of the articles found under an
+# article's keys only the MAX_CANDIDATES that share most keys with it (the latest first on a
+# tie) are verified.
+REFS_MAX = 8
+MAX_CANDIDATES = 4
+FEATURES_KEPT = 4096  # decoded `Kept` forms of candidates, the most recently used
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,41 +63,58 @@ class Prepared:
     """An article as story assignment sees it."""
 
     article: Article
-    lines: list[str]  # the content: editor's notes and the source's repeated sentences left out
-    simhash: int
-    simhash_check: int
+    own: Lines = field(repr=False)  # the content: notes and the source's boilerplate left out
     words: int  # words of the content
     units: list[str]  # sentence keys of the whole body, for the per-source counts
-    lede_keys: list[str]  # min-hash keys of the opening words (see content.LEDE_KEYS)
-    own: Lines = field(repr=False)  # the content's sentences
+    shingles: list[Shingle]  # of the opening, for the lede keys (see `sketch.lede_fields`)
     _features: Features | None = field(default=None, repr=False)
+    _doc: str | None = field(default=None, repr=False)
+    _exact_key: str | None = field(default=None, repr=False)
 
     @property
     def features(self) -> Features:
-        """What `verify` compares, computed when there is a candidate to verify: most articles
-        of a feed of different stories have none."""
+        """What `verify` compares, computed when there is a candidate to verify or the article
+        is kept: an article without enough text needs none."""
         if self._features is None:
             self._features = Features.of(self.article.title, self.own)
         return self._features
 
     @property
+    def lines(self) -> list[str]:
+        return [" ".join(s.text for s in line) for line in self.own]
+
+    @property
     def searchable(self) -> bool:
         """Enough text of its own to be compared with other stories at all."""
-        return self.simhash != 0 and self.words >= MIN_CONTENT_WORDS
+        return self.words >= MIN_CONTENT_WORDS and bool(self.shingles)
+
+    @property
+    def short(self) -> bool:
+        return _word_count(self.article.body) < MIN_CONTENT_WORDS
 
     @property
     def exact_key(self) -> str:
-        # Short items ("Market close", headline-only) repeat word for word without being one
-        # story: they only ever match themselves.
-        if self.article.fingerprint and _word_count(self.article.body) >= MIN_CONTENT_WORDS:
-            return self.article.fingerprint
-        return f"id:{self.article.id}"
+        """The fingerprint of the text; a short item's words without the outlet's dressing
+        (`flashes`), or, with too few of them, the item itself."""
+        if self._exact_key is None:
+            article = self.article
+            if not self.short and article.fingerprint:
+                self._exact_key = article.fingerprint
+            else:
+                key = flash_key(article.title, article.body, article.source.name)
+                self._exact_key = key if key is not None else f"id:{article.id}"
+        return self._exact_key
+
+    @property
+    def flash(self) -> bool:
+        """Joins a story by its words: never one its own outlet started (a daily item)."""
+        return self.exact_key.startswith("w:")
 
     def doc(self) -> str:
-        """What a later article needs to verify this one as its copy (stored with the story)."""
-        text = "\n".join(self.lines)[:DOC_MAX_CHARS]
-        record = {"title": self.article.title, "source": self.article.source.name, "text": text}
-        return json.dumps(record, ensure_ascii=False)
+        """What a later article needs to verify this one as its copy (kept with the story)."""
+        if self._doc is None:
+            self._doc = self.features.kept().encode()
+        return self._doc
 
 
 def source_key(article: Article) -> str:
@@ -100,27 +126,18 @@ def prepare(
     article: Article, repeated: Collection[str] = (), body: Lines | None = None
 ) -> Prepared:
     """`repeated`: keys of sentences this article's source put in several stories before;
-    `body`: `split_content(article.body)` when the caller has it already."""
-    body = split_content(article.body) if body is None else body
+    `body`: `split_content(article.body, article.title)` when the caller has it already."""
+    body = split_content(article.body, article.title) if body is None else body
     own = own_content(body, repeated.__contains__) if repeated else body
-    lines = [" ".join(s.text for s in line) for line in own]
-    # Hashed here, once, on what is compared: the content, without the source's boilerplate.
-    near, check = simhash_pair("\n".join(lines))
     content = [w for line in own for s in line for w in s.words]  # as Features.of reads it
     return Prepared(
-        article, lines, near, check, len(content), unit_keys(body),
-        lede_keys(content[:LEDE_WINDOW]), own,
-    )  # fmt: skip
+        article, own, len(content), unit_keys(body), lede_shingles(content[:LEDE_WINDOW])
+    )
 
 
 def unit_keys(body: Lines) -> list[str]:
     """The keys of the sentences of `body`, each once, for the per-source counts."""
     return list(dict.fromkeys(s.key for line in body for s in line))
-
-
-def features_of_doc(raw: str) -> tuple[Features, dict[str, str]]:
-    record = json.loads(raw)
-    return Features.of_text(record.get("title", ""), record.get("text", "")), record
 
 
 def describe_copy(article: Article, story: Story) -> str:
@@ -141,37 +158,38 @@ def _word_count(text: str) -> int:
 
 
 class KeptFeatures:
-    """Features of earlier articles by article id, the `size` most recently used: the same
-    recent articles are the candidates of many (see FEATURES_KEPT)."""
+    """Decoded `Kept` forms of earlier articles, the `size` most recently used: the same recent
+    articles are the candidates of many. By the encoded form, not the article id: an updated
+    article (same id, new text) is kept anew."""
 
     def __init__(self, size: int = FEATURES_KEPT) -> None:
         self._size = size
-        self._kept: OrderedDict[str, Features] = OrderedDict()
+        self._kept: OrderedDict[str, Kept] = OrderedDict()
 
-    def get(self, article_id: str) -> Features | None:
-        features = self._kept.get(article_id)
-        if features is not None:
-            self._kept.move_to_end(article_id)
-        return features
+    def get(self, encoded: str) -> Kept | None:
+        """The decoded form, or None when `encoded` is not one (another version wrote it)."""
+        kept = self._kept.get(encoded)
+        if kept is None:
+            try:
+                kept = self._kept[encoded] = Kept.decode(encoded)
+            except (ValueError, struct.error):  # binascii.Error is a ValueError
+                return None
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        self._kept.move_to_end(encoded)
+        return kept
 
-    def put(self, article_id: str, features: Features) -> Features:
-        self._kept[article_id] = features
-        self._kept.move_to_end(article_id)
-        while len(self._kept) > self._size:
-            self._kept.popitem(last=False)
-        return features
+
+# A kept form that cannot be read (written by another version, or damaged) verifies nothing.
+UNREADABLE = "what is kept of it cannot be read"
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """What a later article needs of an earlier one: its hashes and its text (features are
-    computed again for a candidate only, so a long backlog holds text, not word-pair sets)."""
+def rejected(article: Article, other_id: str, story_id: str, why: str) -> str:
+    """The debug line for a candidate that is not a copy."""
+    return f"article {article.id} is not a copy of story {story_id} (article {other_id}): {why}"
 
-    story_id: str
-    simhash: int
-    simhash_check: int
-    title: str
-    text: str
+
+Rejection = Callable[[Article, str, str], None]  # (article, story id of the candidate, why)
 
 
 @dataclass
@@ -179,75 +197,77 @@ class LocalStories:
     """Story assignment in memory, by the registry's rules (for articles read from files)."""
 
     _exact: dict[str, str] = field(default_factory=dict)
-    _entries: dict[str, _Entry] = field(default_factory=dict)  # by article id
-    _index: dict[str, list[str]] = field(default_factory=dict)  # band or lede key -> article ids
+    _kept: dict[str, tuple[str, str]] = field(default_factory=dict)  # id -> story, encoded
+    _index: dict[str, list[str]] = field(default_factory=dict)  # lede key -> ids, latest last
     _sources: dict[str, list[SourceRef]] = field(default_factory=dict)
     _titles: dict[str, str] = field(default_factory=dict)
     _units: dict[str, Counter[str]] = field(default_factory=dict)
-    on_reject: Callable[[Article, str, str], None] | None = None  # (article, other id, why)
+    on_reject: Rejection | None = None
     _features: KeptFeatures = field(default_factory=KeptFeatures)
 
     def assign(self, article: Article) -> Story:
         counts = self._units.setdefault(source_key(article), Counter())
-        body = split_content(article.body)
+        body = split_content(article.body, article.title)
         repeated = {u for u in unit_keys(body) if counts[u] >= REPEATED_IN_STORIES}
         prepared = prepare(article, repeated, body)
+        fields: list[str] = []
+        keyed: list[str] = []
+        if prepared.searchable:
+            common = lambda key: counts[key] >= COMMON_IN_STORIES  # noqa: E731
+            fields, keyed = lede_fields(prepared.shingles, common)
         story_id, how = self._exact.get(prepared.exact_key), "exact"
+        if story_id is not None and prepared.flash and article.source in self._sources[story_id]:
+            story_id = None  # its own outlet's item again: a new one (a daily notice)
         if story_id is None:
-            story_id, how = self._nearest(prepared), "near"
+            story_id, how = self._nearest(prepared, fields), "near"
         is_new = story_id is None
         if story_id is None:
             story_id, how = article.id, "new"
             self._titles[story_id] = article.title
-            _count(counts, prepared.units)
+            _count(counts, [*prepared.units, *keyed])
         self._exact[prepared.exact_key] = story_id
-        if prepared.searchable:
-            self._register(prepared, story_id)
+        if fields:
+            self._register(prepared, fields, story_id)
         sources = self._sources.setdefault(story_id, [])
         if article.source not in sources:
             sources.append(article.source)
         return Story(story_id, tuple(sources), is_new, self._titles.get(story_id, ""), how)
 
-    def _register(self, prepared: Prepared, story_id: str) -> None:
-        article = prepared.article
-        text = "\n".join(prepared.lines)[:DOC_MAX_CHARS]
-        self._entries[article.id] = _Entry(
-            story_id, prepared.simhash, prepared.simhash_check, article.title, text
-        )
-        for key in _index_keys(prepared):
-            self._index.setdefault(key, []).append(article.id)
+    def title_of(self, story_id: str) -> str:
+        return self._titles.get(story_id, "")
 
-    def _nearest(self, prepared: Prepared) -> str | None:
-        if not prepared.searchable:
-            return None
-        mine = (prepared.simhash, prepared.simhash_check)
-        found: list[tuple[int, str, str]] = []  # (bits, story id, article id)
-        seen: set[str] = set()
-        for key in _index_keys(prepared):
-            for other_id in self._index.get(key, ()):
-                entry = self._entries[other_id]
-                near = is_near(mine, (entry.simhash, entry.simhash_check))
-                if other_id in seen or (key.startswith("band:") and not near):
-                    continue
-                seen.add(other_id)
-                found.append(((mine[0] ^ entry.simhash).bit_count(), entry.story_id, other_id))
-        for _bits, story_id, other_id in sorted(found):  # the nearest first, as in Redis
-            entry = self._entries[other_id]
-            features = self._features.get(other_id) or self._features.put(
-                other_id, Features.of_text(entry.title, entry.text)
-            )
-            why = verify(prepared.features, features)
+    def _register(self, prepared: Prepared, fields: list[str], story_id: str) -> None:
+        article_id = prepared.article.id
+        self._kept[article_id] = (story_id, prepared.doc())
+        for key in fields:
+            refs = [r for r in self._index.get(key, []) if r != article_id] + [article_id]
+            self._index[key] = refs[-REFS_MAX:]
+
+    def _nearest(self, prepared: Prepared, fields: list[str]) -> str | None:
+        article = prepared.article
+        for other_id in ranked(self._index.get(key, []) for key in fields)[:MAX_CANDIDATES]:
+            if other_id == article.id or other_id not in self._kept:
+                continue
+            story_id, encoded = self._kept[other_id]
+            kept = self._features.get(encoded)
+            why = verify(prepared.features, kept) if kept is not None else UNREADABLE
             if why is None:
                 return story_id
             if self.on_reject:
-                self.on_reject(prepared.article, other_id, why)
+                self.on_reject(article, story_id, why)
         return None
 
 
-def _index_keys(prepared: Prepared) -> list[str]:
-    return [f"band:{label}" for label in bands(prepared.simhash)] + [
-        f"lede:{key}" for key in prepared.lede_keys
-    ]
+def ranked(lists: Iterable[list[str]]) -> list[str]:
+    """Articles found under several keys (each list latest last), those under most keys first,
+    then the latest: the script ranks them the same way."""
+    votes: Counter[str] = Counter()
+    latest: dict[str, int] = {}
+    for refs in lists:
+        for age, ref in enumerate(reversed(refs)):
+            votes[ref] += 1
+            latest[ref] = min(latest.get(ref, age), age)
+    return sorted(votes, key=lambda ref: (-votes[ref], latest[ref], ref))
 
 
 def _count(counts: Counter[str], units: list[str]) -> None:

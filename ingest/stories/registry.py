@@ -1,205 +1,98 @@
 """Stories: syndicated copies of one wire story, across outlets, grouped under one story id.
 
-An article joins an existing story when its text was seen before (an exact repeat) or when it
-is a near copy of an article seen within the window. Near copies are found by SimHash over the
-article's content (see `copies.prepare`: editor's notes and the sentences its source repeats
-across stories are left out): within NEAR_DUPLICATE_BITS, confirmed by the check hash within
-CHECK_BITS, candidates looked up through LSH band keys (no scan); or by its lede, through
-min-hash keys of its opening words, so that a copy with a trimmed tail or an outlet's footer is
-found too. A candidate is then verified on what makes a story its own (`content.verify`: the
-openings, the names and numbers), because SimHash alone takes two different stories that share
-a long footer for copies, and a false merge loses an alert.
+An article joins an existing story when its text was seen before (an exact repeat; a short
+item by its words, see `flashes`) or when it is a copy of an article seen within the window.
+Copies are found by their lede: LEDE_KEYS min-hashes of the opening's 3-word shingles, leaving
+out the shingles the source's earlier stories share (its template, see `sketch.lede_fields`),
+so a copy with a trimmed tail, an outlet's footer or a new headline is found, and a template
+feed's notices are not all under the same keys. A candidate is then verified on what makes a
+story its own (`content.verify`: the openings, the cover, the names and numbers), because a
+shared footer or template would otherwise merge different stories, and a false merge loses
+an alert.
 
-Keys (all under `key_prefix + "story:"`, all expiring `window_s` after they were last written):
+The cost of an article does not grow with the window: a lede key lists at most REFS_MAX
+articles (the latest), the articles found are ranked by how many of the article's keys they
+share (then the latest), and only the MAX_CANDIDATES best are verified; what verifying needs
+of each (`sketch.Kept`, a few hundred bytes, no text) comes back with the candidate, in the
+same call.
 
-    story:fp:<fingerprint>     -> story id (short items: fp:id:<article id>, themselves only)
-    story:band:<band label>    -> hash {article id: "<simhash>|<check>|<story id>|<expires at>"}
-                                  (16 hex digits, 16 hex digits, the id, 10 digits: read by
-                                  position)
-    story:lede:<min-hash key>  -> the same, found by a shared lede min-hash (`content.lede_keys`)
-    story:doc:<article id>     -> JSON {title, source, text}: what verifies a later copy
-    story:src:<story id>       -> list of outlet JSON, first outlet first
-    story:units:<source name>  -> sorted set {sentence key: stories of this source that had it},
-                                  at most UNITS_MAX members (the least repeated are dropped)
+Keys (all under `key_prefix + "story:"`). Small entries live in hashes per period (a third of
+the window) so that they cost a field, not a key: a period's hash expires a window after the
+period ends, and lookups read the periods of the last window only.
 
-Assignment is one Lua script, called again while it has something to say: that the article holds
-sentences its source repeated in REPEATED_IN_STORIES stories or more other than those the caller
-left out already (then the caller leaves them out and rehashes), or which candidates are not
+    story:fp:<period>:<shard>    -> hash {exact key: story id} (an article's fingerprint; a
+                                    short item's words, `flashes.flash_key`)
+    story:lede:<period>:<shard>  -> hash {key number and min-hash: article ids, latest last}
+    story:doc:<article id>       -> "<story id>|<Kept>": what verifies a later copy; the
+                                    story's first article adds a line with the story's title
+                                    and a line per outlet (JSON), first outlet first
+    story:units:<source name>    -> sorted set {sentence or lede shingle key: stories of this
+                                    source that had it}, at most UNITS_MAX members (the least
+                                    repeated are dropped)
+
+Assignment is one Lua script (`assign.lua`), called again while it has something to say: that
+the article holds sentences its source repeated in REPEATED_IN_STORIES stories or more other than
+those the caller left out already (then the caller leaves them out and prepares the article
+again), or which candidates are not
 verified yet (Python verifies, and the next call passes what was examined and the story chosen).
 The script registers the article only when no unexamined candidate remains (or after MAX_ROUNDS
 calls), so two workers assigning copies of one story at once still end with one story: Redis
 runs scripts one at a time, and the second finds the first's entry to verify.
 
-`assign_many` takes a batch (a poll's new articles) and keeps the round trips per article low:
-the per-source sentence counts of the whole batch are read in one call up front and counted on
-in memory as if each article starts a story, so an article whose source has boilerplate is
-hashed once, without it; the first calls of the whole batch go in one pipeline, and only an
-article with candidates to verify goes on alone; candidates' texts are read in one MGET, and
-their features are kept (`copies.FEATURES_KEPT`, the most recently used), as the same recent
-articles are the candidates of many.
+`assign_many` takes a batch (a poll's new articles) in rounds: each round's calls go in one
+pipeline, in the batch's order, so that each sees the articles before it that were decided; the
+per-source sentence counts of the whole batch are read in one call up front and counted on in
+memory as if each article starts a story, so an article whose source has boilerplate is
+prepared once, without it.
 
-Band entries carry their own expiry because a band key shared by many stories would otherwise
-live for ever. The script builds key names itself (story ids are known only inside), so it needs
-a single Redis or Valkey node rather than Redis Cluster.
+The script builds key names itself (story ids are known only inside), so it needs a single
+Redis or Valkey node rather than Redis Cluster.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from string import Template
 from typing import Any, Protocol
 
 from ingest.models import Article, SourceRef
-from ingest.normalize.simhash import CHECK_BITS, NEAR_DUPLICATE_BITS, bands
-from ingest.stories.content import Features, Lines, split_content, verify
+from ingest.stories.content import Lines, split_content, verify
 from ingest.stories.copies import (
+    MAX_CANDIDATES,
+    REFS_MAX,
     REPEATED_IN_STORIES,
     UNITS_MAX,
+    UNREADABLE,
     KeptFeatures,
     Prepared,
     Story,
     describe_copy,
-    features_of_doc,
     prepare,
+    rejected,
     source_key,
     unit_keys,
 )
+from ingest.stories.sketch import COMMON_IN_STORIES, LEDE_HEX, LEDE_KEYS, LEDE_MIN_SHINGLES
 
 __all__ = ["Story", "StoryRegistry"]
 
 log = logging.getLogger("ingest.stories")
 
 MAX_ROUNDS = 5  # calls before the script decides with what was examined
-# Candidates verified per call, the nearest first: same-template notices (earthquakes, market
-# wraps) are all candidates of each other, and a copy of one is the nearest of them.
-MAX_CANDIDATES = 32
+PERIODS = 3  # a window is this many periods: entries live a window to a window and a period
+FP_SHARD_HEX = 3  # 4,096 fingerprint hashes per period ...
+FP_FIELD_HEX = 24  # ... their fields the next 21 hex digits of the key (84 bits)
+LEDE_SHARD_HEX = 4  # 65,536 lede hashes per period: a few fields each, stored compactly
 
-# Hamming distance of two 64-bit hashes written as 16 hex digits.
-HAMMING_LUA = """
--- popcount of the xor of two 16-digit hex strings, 32 bits at a time (Lua numbers are
--- doubles and cannot hold 64-bit integers exactly; the bit library works on 32 bits)
-local function ones(x)
-  x = x - bit.band(bit.rshift(x, 1), 0x55555555)
-  x = bit.band(x, 0x33333333) + bit.band(bit.rshift(x, 2), 0x33333333)
-  x = bit.band(x + bit.rshift(x, 4), 0x0F0F0F0F)
-  x = x + bit.rshift(x, 8)
-  return bit.band(x + bit.rshift(x, 16), 0x3F)
-end
-local function hamming(a, b)
-  return ones(bit.bxor(tonumber(string.sub(a, 1, 8), 16), tonumber(string.sub(b, 1, 8), 16)))
-    + ones(bit.bxor(tonumber(string.sub(a, 9, 16), 16), tonumber(string.sub(b, 9, 16), 16)))
-end
-"""
-
-_ASSIGN = (
-    HAMMING_LUA
-    + """
-local fp_key, units_key, doc_key = KEYS[1], KEYS[2], KEYS[3]
-local story_prefix, article_id, simhash, check = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local source, window_s = ARGV[5], tonumber(ARGV[6])
-local max_bits, max_check_bits = tonumber(ARGV[7]), tonumber(ARGV[8])
-local decision, examined, doc = ARGV[9], ARGV[10], ARGV[11]
-local units_max, force = tonumber(ARGV[12]), ARGV[13] == '1'
-local band_count, repeated_min = tonumber(ARGV[14]), tonumber(ARGV[15])
-local max_candidates, assumed = tonumber(ARGV[16]), ARGV[17]
-local now = tonumber(redis.call('TIME')[1])
-
-local story_id = redis.call('GET', fp_key)
-local how = 'exact'
-if not story_id and repeated_min > 0 and #ARGV > 17 then
-  -- the source's boilerplate is not hashed: when the caller left out less than that
-  -- (`assumed`, "|key|key|"), say which sentences it is, and the caller rehashes
-  local units = {}
-  for i = 18, #ARGV do table.insert(units, ARGV[i]) end
-  local counts = redis.call('ZMSCORE', units_key, unpack(units))
-  local repeated, more = {}, false
-  for i = 1, #units do
-    if counts[i] and tonumber(counts[i]) >= repeated_min then
-      table.insert(repeated, units[i])
-      more = more or not string.find(assumed, '|' .. units[i] .. '|', 1, true)
-    end
-  end
-  if more then
-    return {'repeated', repeated}
-  end
-end
-if not story_id then
-  how = 'near'
-  if not force then
-    local found, listed, tested, seen = {}, {}, {}, {}
-    for id in string.gmatch(examined, '[^|]+') do seen[id] = true end
-    for i = 4, #KEYS do
-      -- the first band_count keys find near SimHashes; the rest share a lede min-hash
-      local by_band = i < 4 + band_count
-      local entries = redis.call('HGETALL', KEYS[i])
-      for j = 1, #entries, 2 do
-        -- "<simhash 16>|<check 16>|<story id>|<expires, 10 digits>": read by position
-        local other, value = entries[j], entries[j + 1]
-        if tonumber(string.sub(value, -10)) <= now then
-          redis.call('HDEL', KEYS[i], other)
-        elseif other ~= article_id and not listed[other] and not seen[other]
-            and not (by_band and tested[other]) then
-          local bits = hamming(simhash, value)
-          if by_band then tested[other] = true end
-          if not by_band or (bits <= max_bits
-              and hamming(check, string.sub(value, 18, 33)) <= max_check_bits) then
-            listed[other] = true
-            table.insert(found, {other, string.sub(value, 35, -12), bits})
-          end
-        end
-      end
-    end
-    -- the nearest first, a bounded number per call (template notices can be many)
-    table.sort(found, function(x, y) return x[3] < y[3] or (x[3] == y[3] and x[1] < y[1]) end)
-    local unexamined = {}
-    for k = 1, math.min(#found, max_candidates) do
-      table.insert(unexamined, {found[k][1], found[k][2], tostring(found[k][3])})
-    end
-    if #unexamined > 0 then
-      return {'check', unexamined}
-    end
-  end
-  if decision ~= '' then
-    story_id = decision
-  end
-end
-
-local is_new = 0
-if not story_id then
-  story_id, is_new, how = article_id, 1, 'new'
-end
-local expires = string.format('%010d', now + window_s)
-local entry = simhash .. '|' .. check .. '|' .. story_id .. '|' .. expires
-redis.call('SET', fp_key, story_id, 'EX', window_s)
-redis.call('SET', doc_key, doc, 'EX', window_s)
-for i = 4, #KEYS do
-  redis.call('HSET', KEYS[i], article_id, entry)
-  redis.call('EXPIRE', KEYS[i], window_s)
-end
-local sources_key = story_prefix .. 'src:' .. story_id
-if not redis.call('LPOS', sources_key, source) then
-  redis.call('RPUSH', sources_key, source)
-end
-redis.call('EXPIRE', sources_key, window_s)
-if is_new == 1 and #ARGV > 17 then
-  for i = 18, #ARGV do
-    redis.call('ZINCRBY', units_key, 1, ARGV[i])
-  end
-  local extra = redis.call('ZCARD', units_key) - units_max
-  if extra > 0 then
-    redis.call('ZREMRANGEBYRANK', units_key, 0, extra - 1)
-  end
-  redis.call('EXPIRE', units_key, window_s)
-end
-local title = ''  -- a new story's is the article's own: the caller has it
-local first = is_new == 0 and redis.call('GET', story_prefix .. 'doc:' .. story_id)
-if first then
-  local ok, record = pcall(cjson.decode, first)
-  if ok and type(record) == 'table' and type(record.title) == 'string' then title = record.title end
-end
-return {'done', story_id, is_new, redis.call('LRANGE', sources_key, 0, -1), how, title}
-"""
+# The script (assign.lua), with the constants it shares with Python filled in.
+_ASSIGN = Template(
+    resources.files("ingest.stories").joinpath("assign.lua").read_text("utf-8")
+).substitute(
+    min_shingles=LEDE_MIN_SHINGLES, lede_keys=LEDE_KEYS, width=LEDE_HEX, shard_hex=LEDE_SHARD_HEX
 )
 
 
@@ -210,11 +103,12 @@ class ScriptingClient(Protocol):
 
     def pipeline(self, transaction: bool = True) -> Any: ...
 
-    def mget(self, keys: Any, *args: Any) -> Awaitable[list[Any]]: ...
-
 
 class StoryRegistry:
-    """Groups articles into stories in Redis; safe with any number of concurrent workers."""
+    """Groups articles into stories in Redis; safe with any number of concurrent workers.
+
+    `counts` adds up, over the registry's life: articles, candidates (articles found under
+    their lede keys), verified (candidates verified) and calls (script calls)."""
 
     def __init__(
         self, client: ScriptingClient, key_prefix: str, window_s: int, units_max: int = UNITS_MAX
@@ -225,12 +119,14 @@ class StoryRegistry:
         self._window_s = window_s
         self._units_max = units_max
         self._features = KeptFeatures()
+        self.counts: Counter[str] = Counter()
 
     async def assign(self, article: Article) -> Story:
         """The story `article` belongs to, registering it (and its outlet) there.
 
         A copy (`not story.is_new`) is logged at info level: `article X is a copy of story Y
-        first seen at OUTLET`."""
+        first seen at OUTLET`; a candidate that is not a copy at debug level, with the test it
+        failed and its figure."""
         return (await self.assign_many([article]))[0]
 
     async def assign_many(
@@ -238,12 +134,11 @@ class StoryRegistry:
     ) -> list[Story]:
         """The stories of `articles`, in order. `kept` (article id -> story id): an updated
         article stays in the story its earlier version joined, which takes its new text.
-         The first call of every article goes in one
-        round trip: each sees the articles before it that it decided (Redis runs the calls in
-        order); an article that has candidates to verify goes on alone after that, and then
-        sees every article of the batch decided before it. Copies within a batch are one story
-        as when assigned one by one, though which of them started it may differ."""
-        bodies = [split_content(article.body) for article in articles]
+        Calls go in rounds, one pipeline each, in the batch's order: each call sees the
+        articles before it that were decided, and an article with candidates to verify goes on
+        in the next round. Copies within a batch are one story as when assigned one by one,
+        though which of them started it may differ."""
+        bodies = [split_content(article.body, article.title) for article in articles]
         units = [unit_keys(body) for body in bodies]
         counts = await self._unit_counts(articles, units)
         pending: list[_Assignment] = []
@@ -256,14 +151,20 @@ class StoryRegistry:
             # does not, the script says which sentences the counts make boilerplate after all.
             for key in keys:
                 seen[key] = seen.get(key, 0) + 1
-        replies = await self._first_calls(pending)
-        await self._load_candidates(replies)
-        stories: list[Story] = []
-        for assignment, reply in zip(pending, replies, strict=True):
-            while (story := await self._take(assignment, reply)) is None:
-                reply = await self._script(**self._call(assignment))
-            stories.append(story)
-        return stories
+        self.counts["articles"] += len(articles)
+        stories: dict[int, Story] = {}
+        waiting = list(range(len(pending)))
+        while waiting:
+            replies = await self._calls([pending[n] for n in waiting])
+            still: list[int] = []
+            for n, reply in zip(waiting, replies, strict=True):
+                story = self._take(pending[n], reply)
+                if story is None:
+                    still.append(n)
+                else:
+                    stories[n] = story
+            waiting = still
+        return [stories[n] for n in range(len(pending))]
 
     async def _unit_counts(
         self, articles: Sequence[Article], units: list[list[str]]
@@ -283,108 +184,76 @@ class StoryRegistry:
             counts[source] = {k: float(n) for k, n in zip(keys, scores, strict=True) if n}
         return counts
 
-    async def _first_calls(self, pending: list[_Assignment]) -> list[Any]:
-        if len(pending) == 1:
-            return [await self._script(**self._call(pending[0]))]
+    async def _calls(self, assignments: list[_Assignment]) -> list[Any]:
+        self.counts["calls"] += len(assignments)
+        if len(assignments) == 1:
+            return [await self._script(**self._call(assignments[0]))]
         pipe = self._client.pipeline(transaction=False)
-        for assignment in pending:
+        for assignment in assignments:
             await self._script(**self._call(assignment), client=pipe)
         return list(await pipe.execute())
 
-    async def _load_candidates(self, replies: list[Any]) -> None:
-        """Features of every candidate the first calls named, read in one MGET."""
-        named = [_text(c[0]) for r in replies if _text(r[0]) == "check" for c in r[1]]
-        await self._features_of(list(dict.fromkeys(named)))
-
     def _call(self, assignment: _Assignment) -> dict[str, Any]:
         assignment.rounds += 1
-        prepared = assignment.prepared
-        return {
-            "keys": self._keys(prepared, self._units_key(source_key(prepared.article))),
-            "args": self._args(assignment),
-        }
+        units_key = self._units_key(source_key(assignment.prepared.article))
+        return {"keys": [units_key], "args": self._args(assignment)}
 
-    async def _take(self, assignment: _Assignment, reply: Any) -> Story | None:
+    def _take(self, assignment: _Assignment, reply: Any) -> Story | None:
         """The story, or None when the script wants another call (what it said is taken)."""
         article = assignment.prepared.article
         kind = _text(reply[0])
         if kind == "done":
-            return self._story(article, reply[1:])
+            self.counts["candidates"] += int(reply[6])
+            return self._story(article, reply[1:6])
         if kind == "repeated":
             # Another worker's new stories made more of it boilerplate since the counts were
             # read: once more without those too, and no further check.
             assignment.rehash(assignment.repeated | {_text(u) for u in reply[1]})
             return None
-        candidates = [(_text(o), _text(s), int(b)) for o, s, b in reply[1]]
-        known = await self._features_of([other for other, _, _ in candidates])
-        for other_id, story_id, bits in candidates:
+        for raw_ref, raw_record in reply[1]:
+            other_id, record = _text(raw_ref), _text(raw_record)
             assignment.examined.add(other_id)
-            features = known.get(other_id)
-            if features is None:
-                continue
-            why = verify(assignment.prepared.features, features)
+            story_id, _bar, encoded = record.partition("\n")[0].partition("|")
+            self.counts["verified"] += 1
+            stored = self._features.get(encoded)
+            why = UNREADABLE if stored is None else verify(assignment.prepared.features, stored)
             if why is not None:
-                log.debug("article %s is not a copy of %s: %s", article.id, other_id, why)
-                continue
-            found = (bits, story_id)
-            best = assignment.best
-            assignment.best = found if best is None or found < best else best
+                log.debug(rejected(article, other_id, story_id, why))
+            elif assignment.best is None:  # the best ranked copy: the script lists them so
+                assignment.best = story_id
         return None
-
-    async def _features_of(self, article_ids: list[str]) -> dict[str, Features]:
-        """Features of earlier articles' stored texts: kept ones, the rest in one MGET."""
-        known: dict[str, Features] = {}
-        missing: list[str] = []
-        for other in article_ids:
-            features = self._features.get(other)
-            if features is None:
-                missing.append(other)
-            else:
-                known[other] = features
-        if missing:
-            docs = await self._client.mget([f"{self._story_prefix}doc:{m}" for m in missing])
-            for other, raw in zip(missing, docs, strict=True):
-                if raw is not None:  # None: expired since it was found
-                    known[other] = self._features.put(other, features_of_doc(_text(raw))[0])
-        return known
 
     def _units_key(self, source: str) -> str:
         return f"{self._story_prefix}units:{source}"
-
-    def _keys(self, prepared: Prepared, units_key: str) -> list[str]:
-        keys = [
-            f"{self._story_prefix}fp:{prepared.exact_key}",
-            units_key,
-            f"{self._story_prefix}doc:{prepared.article.id}",
-        ]
-        if prepared.searchable:  # too little text has no neighbours, only exact repeats
-            keys += [f"{self._story_prefix}band:{label}" for label in bands(prepared.simhash)]
-            keys += [f"{self._story_prefix}lede:{key}" for key in prepared.lede_keys]
-        return keys
 
     def _args(self, assignment: _Assignment) -> list[str | int]:
         prepared = assignment.prepared
         article = prepared.article
         source = json.dumps([article.source.name, article.source.url], ensure_ascii=False)
+        exact = prepared.exact_key.removeprefix("id:").removeprefix("w:")
+        shingles = prepared.shingles if prepared.searchable else []
         return [
             self._story_prefix,
             article.id,
-            f"{prepared.simhash:016x}",
-            f"{prepared.simhash_check:016x}",
             source,
             self._window_s,
-            NEAR_DUPLICATE_BITS,
-            CHECK_BITS,
-            assignment.best[1] if assignment.best else "",
+            PERIODS,
+            exact[:FP_SHARD_HEX],
+            exact[FP_SHARD_HEX:FP_FIELD_HEX],
+            "1" if prepared.flash else "0",
+            assignment.best or "",
             "|" + "|".join(sorted(assignment.examined)) + "|",
-            prepared.doc(),
+            prepared.doc() if shingles else "",
+            article.title,
             self._units_max,
             "1" if assignment.rounds >= MAX_ROUNDS else "0",
-            len(bands(prepared.simhash)) if prepared.searchable else 0,
             assignment.repeated_min,
-            MAX_CANDIDATES,
             "|" + "|".join(sorted(assignment.repeated)) + "|",
-            *prepared.units,
+            MAX_CANDIDATES,
+            REFS_MAX,
+            "".join(prepared.units),
+            "".join(map("".join, shingles)),
+            COMMON_IN_STORIES,
         ]
 
     def _story(self, article: Article, reply: list[Any]) -> Story:
@@ -412,12 +281,12 @@ class _Assignment:
         self.body = body
         self.repeated = {k for k, n in counts.items() if n >= REPEATED_IN_STORIES}
         self.repeated_min = REPEATED_IN_STORIES  # 0: the script no longer checks them
-        self.prepared = prepare(article, self.repeated, body)
+        self.prepared: Prepared = prepare(article, self.repeated, body)
         self.examined: set[str] = set()
         # An updated article is not searched for: its story is decided (forced) at once, and
         # the script registers the new text under it, so later copies of it join it too.
-        self.prior: tuple[int, str] | None = (0, prior) if prior else None
-        self.best: tuple[int, str] | None = self.prior  # (bits, story id) of the nearest copy
+        self.prior = prior
+        self.best: str | None = prior  # the story of the best ranked verified copy
         self.rounds = MAX_ROUNDS - 1 if prior else 0
 
     def rehash(self, repeated: set[str]) -> None:

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.errors import ModelError
-from ingest.match.nlp import OFFICIAL_MODEL, REGISTRY_MODEL, Ner, load_nlp, resolve_model_name
+from ingest.match.nlp import (
+    OFFICIAL_MODEL,
+    REGISTRY_MODEL,
+    Ner,
+    _batches,
+    load_nlp,
+    resolve_model_name,
+)
 
 TEXTS = [
     "Vladimir Putin met Donald Trump in Helsinki. They spoke for two hours.",
@@ -51,3 +60,21 @@ def test_blank_pipeline_has_sentences_but_no_entities(blank_ner: Ner) -> None:
 def test_missing_model_says_how_to_install_it() -> None:
     with pytest.raises(ModelError, match=r"'no_such_model_xyz' is not installed: pip install"):
         load_nlp("no_such_model_xyz", batch_size=8)
+
+
+@pytest.mark.timeout(30)
+def test_the_pipeline_loads_when_first_needed_and_stays() -> None:
+    ner = load_nlp("auto", batch_size=8)
+    assert ner.has_model and not ner.loaded
+    assert ner.analyze([]) == [] and not ner.loaded
+    first = ner.pipeline()
+    assert ner.loaded and ner.pipeline() is first
+
+
+@given(st.lists(st.text(max_size=40), max_size=30), st.integers(1, 8), st.integers(1, 100))
+def test_batches_keep_order_and_bounds(texts: list[str], size: int, max_chars: int) -> None:
+    batches = list(_batches(texts, size, max_chars))
+    assert [t for b in batches for t in b] == texts
+    for batch in batches:
+        assert len(batch) <= size
+        assert len(batch) == 1 or sum(map(len, batch)) <= max_chars

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import RuleFileErrors
-from ingest.rules.files import check_rules_dir, load_rule_file, load_rules_dir
+from ingest.rules.files import check_rules_dir, cost_notes, load_rule_file, load_rules_dir
 from tests.match.conftest import ROOT
 
 INVALID = Path(__file__).resolve().parent / "invalid"
@@ -143,3 +143,15 @@ def test_check_warns_once_per_rule_about_a_capitalised_common_word(tmp_path: Pat
     ]
     assert "write 'ceasefire' if case should not matter" in warnings[0]
     assert "'interest rate' is a common word" in warnings[1]
+
+
+@pytest.mark.timeout(10)
+def test_check_notes_that_label_any_reads_every_sentence(tmp_path: Path) -> None:
+    shutil.copy(ROOT / "rules" / "ceasefire.yaml", tmp_path)
+    _write(tmp_path, "q.yaml", "rules:\n  - id: quake\n    channel: alerts:q\n"
+           "    all: [magnitude]\n    entities:\n      GPE: any\n"
+           "  - id: people\n    channel: alerts:p\n    entities:\n      PERSON: any\n")  # fmt: skip
+    notes = cost_notes(load_rules_dir(tmp_path).rules)
+    assert len(notes) == 1  # `people` has no terms: it gets the warning instead
+    assert notes[0].startswith(f"{tmp_path / 'q.yaml'}:2: rule 'quake': GPE: any makes the model")
+    assert "every sentence" in notes[0] and "the costliest kind of rule" in notes[0]

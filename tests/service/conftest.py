@@ -17,7 +17,7 @@ import pytest
 import redis
 
 from ingest.service.localredis import find_redis_server
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_REDIS_URL
 
 VOCABULARY = [
     "harbour",
@@ -239,3 +239,19 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
         yield group
     finally:
         group.stop_all()
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_prefix: str) -> Path:
+    """The environment of a user running a command in `tmp_path`: the real Redis under this
+    test's key prefix, the shipped rules, an outbox and a feeds.yaml of the test's own."""
+    for name in ("REDIS_URL", "KEY_PREFIX", "RULES_DIR", "OUTBOX_DIR", "FEEDS_FILE"):
+        monkeypatch.delenv(f"WIREWATCH_{name}", raising=False)
+    monkeypatch.setenv("WIREWATCH_REDIS_URL", TEST_REDIS_URL)
+    monkeypatch.setenv("WIREWATCH_KEY_PREFIX", key_prefix)
+    monkeypatch.setenv("WIREWATCH_RULES_DIR", str(ROOT / "rules"))
+    monkeypatch.setenv("WIREWATCH_OUTBOX_DIR", str(tmp_path / "outbox"))
+    monkeypatch.setenv("WIREWATCH_FEEDS_FILE", str(tmp_path / "feeds.yaml"))
+    monkeypatch.setenv("WIREWATCH_ALLOW_PRIVATE_NETWORKS", "true")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

@@ -72,11 +72,17 @@ class ManyFeeds:
     feeds: int
     hosts: int
     delay_s: float = 0.0  # each answer waits this long (a slow network)
+    news_like: bool = False  # items also name a person and a reference never seen before
     servers: list[ThreadingHTTPServer] = field(default_factory=list)
     hits: list[tuple[int, float]] = field(default_factory=list)  # (feed, time.time())
     first_served: dict[str, float] = field(default_factory=dict)  # item link -> time
     _served: dict[int, int] = field(default_factory=dict)  # feed -> fetches so far
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def text(self, feed: int, number: int) -> str:
+        if not self.news_like:
+            return item_text(feed, number)
+        return f"{item_text(feed, number)} {new_words(feed, number)}"
 
     def url(self, feed: int) -> str:
         server = self.servers[feed % len(self.servers)]
@@ -101,13 +107,23 @@ class ManyFeeds:
         items = "".join(
             f"<item><title>Feed {feed} story {n}</title><link>{link(feed, n)}</link>"
             f"<guid>{link(feed, n)}</guid><pubDate>{formatdate(usegmt=True)}</pubDate>"
-            f"<description>{escape(item_text(feed, n))}</description></item>"
+            f"<description>{escape(self.text(feed, n))}</description></item>"
             for n in reversed(numbers)
         )
         return (
             f'<?xml version="1.0"?><rss version="2.0"><channel><title>Feed {feed}</title>'
             f"<link>https://wire.example/{feed}</link>{items}</channel></rss>"
         ).encode()
+
+
+def new_words(feed: int, number: int) -> str:
+    """A person and a reference that no earlier item had, as real news brings every day."""
+    rng = random.Random(f"{feed}/{number}")
+    name = "".join(rng.choice("bcdfgklmnprstvz") + rng.choice("aeiou") for _ in range(3))
+    return (
+        f"Minister {name.capitalize()} told reporters in Vienna on Tuesday, "
+        f"reference {rng.randrange(10**8)}-{feed}-{number}."
+    )
 
 
 def link(feed: int, number: int) -> str:
@@ -140,8 +156,10 @@ def _handler(feeds: ManyFeeds) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_many(feeds: int, hosts: int, delay_s: float = 0.0) -> Iterator[ManyFeeds]:
-    many = ManyFeeds(feeds, hosts, delay_s)
+def serve_many(
+    feeds: int, hosts: int, delay_s: float = 0.0, news_like: bool = False
+) -> Iterator[ManyFeeds]:
+    many = ManyFeeds(feeds, hosts, delay_s, news_like)
     for index in range(hosts):
         server = ThreadingHTTPServer((f"127.0.0.{index + 2}", 0), _handler(many))
         server.daemon_threads = True

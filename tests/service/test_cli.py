@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.cli import main
-from tests.conftest import ROOT, TEST_REDIS_URL
+from tests.conftest import ROOT
 from tests.service.feedserver import rss, serve, story_item
 
 SEED = ROOT / "seeds" / "000_820d276074f311ca.txt"
@@ -19,18 +19,9 @@ pytestmark = pytest.mark.timeout(120)
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_prefix: str) -> Path:
-    for name in ("REDIS_URL", "KEY_PREFIX", "RULES_DIR", "OUTBOX_DIR", "FEEDS_FILE"):
-        monkeypatch.delenv(f"WIREWATCH_{name}", raising=False)
-    monkeypatch.setenv("WIREWATCH_REDIS_URL", TEST_REDIS_URL)
-    monkeypatch.setenv("WIREWATCH_KEY_PREFIX", key_prefix)
-    monkeypatch.setenv("WIREWATCH_RULES_DIR", str(ROOT / "rules"))
-    monkeypatch.setenv("WIREWATCH_OUTBOX_DIR", str(tmp_path / "outbox"))
-    monkeypatch.setenv("WIREWATCH_FEEDS_FILE", str(tmp_path / "feeds.yaml"))
-    monkeypatch.setenv("WIREWATCH_ALLOW_PRIVATE_NETWORKS", "true")
+def env(monkeypatch: pytest.MonkeyPatch, cli_env: Path) -> Path:
     monkeypatch.setenv("WIREWATCH_BACKFILL_S", "0")  # the test feeds carry 2025 dates
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+    return cli_env
 
 
 def test_rules_check_reports_path_line_and_exits_1(

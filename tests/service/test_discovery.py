@@ -16,7 +16,6 @@ from ingest.fetch.fetcher import Fetcher
 from ingest.fetch.schedule import SourceState
 from ingest.models import Source
 from ingest.service.discovery import fetch_feed
-from tests.conftest import ROOT, TEST_REDIS_URL
 from tests.fetch.server import LocalServer, Reply, serve
 
 pytestmark = pytest.mark.timeout(120)
@@ -58,17 +57,8 @@ def site() -> LocalServer:
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_prefix: str) -> Path:
-    for name in ("REDIS_URL", "KEY_PREFIX", "RULES_DIR", "OUTBOX_DIR", "FEEDS_FILE"):
-        monkeypatch.delenv(f"WIREWATCH_{name}", raising=False)
-    monkeypatch.setenv("WIREWATCH_REDIS_URL", TEST_REDIS_URL)
-    monkeypatch.setenv("WIREWATCH_KEY_PREFIX", key_prefix)
-    monkeypatch.setenv("WIREWATCH_RULES_DIR", str(ROOT / "rules"))
-    monkeypatch.setenv("WIREWATCH_OUTBOX_DIR", str(tmp_path / "outbox"))
-    monkeypatch.setenv("WIREWATCH_FEEDS_FILE", str(tmp_path / "feeds.yaml"))
-    monkeypatch.setenv("WIREWATCH_ALLOW_PRIVATE_NETWORKS", "true")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+def env(cli_env: Path) -> Path:
+    return cli_env
 
 
 @pytest.mark.usefixtures("real_redis_cleanup")

@@ -15,7 +15,7 @@ from ingest.cli import main
 from ingest.fetch.sources import load_sources
 from ingest.parse.opml import read_opml
 from ingest.settings import Settings
-from tests.conftest import ROOT, TEST_REDIS_URL
+from tests.conftest import ROOT
 from tests.service.feedserver import rss, serve
 
 pytestmark = pytest.mark.timeout(120)
@@ -34,16 +34,8 @@ MINE = (
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, key_prefix: str) -> Path:
-    for name in ("REDIS_URL", "KEY_PREFIX", "RULES_DIR", "OUTBOX_DIR", "FEEDS_FILE"):
-        monkeypatch.delenv(f"WIREWATCH_{name}", raising=False)
-    monkeypatch.setenv("WIREWATCH_REDIS_URL", TEST_REDIS_URL)
-    monkeypatch.setenv("WIREWATCH_KEY_PREFIX", key_prefix)
-    monkeypatch.setenv("WIREWATCH_RULES_DIR", str(ROOT / "rules"))
-    monkeypatch.setenv("WIREWATCH_OUTBOX_DIR", str(tmp_path / "outbox"))
-    monkeypatch.setenv("WIREWATCH_FEEDS_FILE", str(tmp_path / "feeds.yaml"))
-    monkeypatch.setenv("WIREWATCH_ALLOW_PRIVATE_NETWORKS", "true")
-    monkeypatch.chdir(tmp_path)
+def env(cli_env: Path) -> Path:
+    tmp_path = cli_env
     (tmp_path / "feeds.yaml").write_text(MINE, encoding="utf-8")
     return tmp_path
 

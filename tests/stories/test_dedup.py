@@ -16,6 +16,7 @@ from ingest.normalize.simhash import (
     hamming,
     shingles,
     simhash,
+    simhash_pair,
 )
 from tests.normalize.casefiles import CASES, load
 
@@ -112,3 +113,9 @@ def test_copies_past_the_guarantee_still_mostly_share_a_band(flipped: int, at_le
             other ^= 1 << bit
         found += bool(set(bands(h)) & set(bands(other)))
     assert found / trials >= at_least
+
+
+def test_pair_is_the_simhash_and_an_independent_check() -> None:
+    text = "Russia and Ukraine agreed on Tuesday to stop attacks on energy sites"
+    primary, check = simhash_pair(text)
+    assert primary == simhash(text) and check not in (0, primary)

@@ -14,9 +14,9 @@ from itertools import combinations
 import pytest
 import redis.asyncio as aioredis
 
-from ingest.stories.content import lede_keys
 from ingest.stories.copies import LocalStories, prepare
 from ingest.stories.registry import Story, StoryRegistry
+from ingest.stories.sketch import Kept, lede_shingles
 from tests.stories.casebook import Item, all_items, group_files, labelled_pairs, load_group
 
 pytestmark = pytest.mark.timeout(60)
@@ -113,8 +113,9 @@ def grouping(stories: list[Story]) -> set[frozenset[int]]:
 
 @pytest.mark.parametrize("item", ITEMS, ids=lambda i: i.article.id[:12])
 def test_what_is_read_before_the_features_agrees_with_them(item: Item) -> None:
-    # prepare() counts the words and keys the lede without the features (computed only for a
-    # candidate): the same figures as the features give.
+    # prepare() counts the words and shingles the lede without the features (computed only for
+    # a candidate or a kept article): the same figures as the features give.
     prepared = prepare(item.article)
     assert prepared.words == prepared.features.words
-    assert prepared.lede_keys == lede_keys(prepared.features.opening)
+    assert prepared.shingles == lede_shingles(prepared.features.opening)
+    assert Kept.decode(prepared.doc()) == prepared.features.kept()

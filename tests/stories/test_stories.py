@@ -11,18 +11,13 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
-import redis
 import redis.asyncio as aioredis
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from ingest.models import Article, RawEntry
 from ingest.normalize.article import normalize
-from ingest.normalize.simhash import GUARANTEED_BITS, NEAR_DUPLICATE_BITS, bands, hamming
-from ingest.stories.registry import HAMMING_LUA, StoryRegistry
+from ingest.stories.registry import PERIODS, StoryRegistry
 from tests.conftest import TEST_REDIS_URL
 from tests.normalize.casefiles import CASES, SEEDS
-from tests.stories.conftest import ForcedHashes
 
 pytestmark = [pytest.mark.redis, pytest.mark.usefixtures("real_redis_cleanup")]
 
@@ -91,7 +86,8 @@ async def test_keys_live_under_the_prefix_and_expire(
     keys = [key.decode() async for key in client.scan_iter(match=f"{key_prefix}*")]
     assert keys and all(key.startswith(f"{key_prefix}story:") for key in keys)
     for key in keys:
-        assert 0 < await client.ttl(key) <= WINDOW_S
+        # the hashes of a period live a window after the period ends
+        assert 0 < await client.ttl(key) <= WINDOW_S + WINDOW_S // PERIODS
 
 
 @pytest.mark.timeout(15)
@@ -104,32 +100,6 @@ async def test_a_story_is_forgotten_after_its_window(
     later = await registry.assign(article_from("black_sea_daily_herald.txt", "Daily Herald"))
     assert first.is_new and later.is_new
     assert [s.name for s in later.sources] == ["Daily Herald"]
-
-
-@pytest.mark.timeout(15)
-async def test_expired_band_entries_are_not_matched(
-    client: aioredis.Redis, key_prefix: str, hashes: ForcedHashes
-) -> None:
-    # A band key kept alive by a newer story must not revive an older story whose window ended.
-    base = article_from("black_sea_reuters.txt", "Reuters")
-    near, _check = hashes.of(base)
-    first_band = bands(near)[0]
-    low_bits = 64 // (GUARANTEED_BITS + 1) + 1  # covers the first band however it is sized
-    far = near ^ ((2**64 - 1) >> low_bits << low_bits)  # same first band, rest flipped
-    old = dataclasses.replace(base, id="old", fingerprint="old")
-    other = article_from("black_sea_other_agency.txt", "AP")  # another story: not found by its lede
-    newer = dataclasses.replace(other, id="newer", fingerprint="newer")
-    hashes.force(newer, (far, hashes.of(newer)[1]))
-    assert hashes.of(newer)[0] == far
-    repeat = dataclasses.replace(base, id="repeat", fingerprint="repeat")
-    assert first_band in bands(far) and hamming(far, near) > NEAR_DUPLICATE_BITS
-
-    await StoryRegistry(client, key_prefix, window_s=1).assign(old)
-    await StoryRegistry(client, key_prefix, WINDOW_S).assign(newer)  # renews the shared band key
-    await asyncio.sleep(2.1)
-    story = await StoryRegistry(client, key_prefix, WINDOW_S).assign(repeat)
-    assert await client.exists(f"{key_prefix}story:band:{first_band}")
-    assert story.is_new and story.story_id == "repeat"
 
 
 @pytest.mark.timeout(30)
@@ -179,22 +149,17 @@ async def test_articles_without_words_only_match_exact_repeats(
     assert (await registry.assign(empty_two)).is_new
 
 
-_HASHES = st.integers(min_value=0, max_value=2**64 - 1)
-
-
-@pytest.mark.timeout(30)
-@settings(max_examples=50, deadline=None)
-@given(st.lists(st.tuples(_HASHES, _HASHES), min_size=1, max_size=200))
-def test_the_scripts_hamming_distance_is_pythons(pairs: list[tuple[int, int]]) -> None:
-    # Lua has doubles and a 32-bit bit library: the script counts differing bits in halves.
-    script = HAMMING_LUA + (
-        "local out = {}\n"
-        "for i = 1, #ARGV, 2 do table.insert(out, hamming(ARGV[i], ARGV[i + 1])) end\n"
-        "return out"
-    )
-    client = redis.Redis.from_url(TEST_REDIS_URL)
-    try:
-        got = client.eval(script, 0, *(f"{h:016x}" for pair in pairs for h in pair))
-    finally:
-        client.close()
-    assert got == [hamming(a, b) for a, b in pairs]
+@pytest.mark.timeout(15)
+async def test_a_candidate_kept_unreadably_is_not_a_copy_and_nothing_breaks(
+    client: aioredis.Redis, key_prefix: str
+) -> None:
+    # Written by another version, or damaged: the candidate cannot be verified, so the article
+    # starts a story of its own (a repeated alert at worst, never a lost one).
+    registry = StoryRegistry(client, key_prefix, WINDOW_S)
+    original = article_from("black_sea_reuters.txt", "Reuters")
+    await registry.assign(original)
+    doc_key = f"{key_prefix}story:doc:{original.id}"
+    lines = (await client.get(doc_key)).split(b"\n")
+    await client.set(doc_key, b"\n".join([f"{original.id}|{{not kept}}".encode(), *lines[1:]]))
+    copy = await registry.assign(article_from("black_sea_gazette.txt", "Gazette"))
+    assert copy.is_new and copy.story_id != original.id

@@ -1,0 +1,55 @@
+"""Why an article is not a copy of a candidate: the registry's debug line and `rules test`."""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from ingest.service.trial import run_trial
+from ingest.settings import Settings
+from ingest.stories.registry import StoryRegistry
+from tests.stories.casebook import CASES, load_group
+
+pytestmark = pytest.mark.timeout(30)
+
+# Same-template notices: each one is a candidate of the next, and turned down on its numbers.
+QUAKES = load_group(CASES / "earthquake_bulletins.yaml")
+WHY = re.compile(r"names or numbers differ: .+ / .+")
+
+
+@pytest.mark.usefixtures("real_redis_cleanup")
+async def test_a_turned_down_candidate_is_logged_with_the_test_and_its_figure(
+    client: aioredis.Redis, key_prefix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="ingest.stories")
+    registry = StoryRegistry(client, key_prefix, 3600)
+    first, second = QUAKES[0].article, QUAKES[2].article  # Hualien and its aftershock
+    assert (await registry.assign(first)).is_new
+    assert (await registry.assign(second)).is_new
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    expected = f"article {second.id} is not a copy of story {first.id} (article {first.id}): "
+    assert [line for line in lines if line.startswith(expected)], lines
+    assert all(WHY.search(line) for line in lines if line.startswith(expected))
+
+
+def test_rules_test_with_a_rule_says_why_not_a_copy(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "q.yaml").write_text(
+        "rules:\n  - id: quake\n    channel: alerts:q\n    all: [earthquake]\n", encoding="utf-8"
+    )
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    articles = [QUAKES[0].article, QUAKES[2].article]
+    lines = list(run_trial(settings, rules, articles, as_json=False, rule_id="quake"))
+    said = [line.strip() for line in lines if "not a copy of story" in line]
+    title = QUAKES[0].article.title
+    assert len(said) == 1 and said[0].startswith(
+        f"not a copy of story {title!r} ({QUAKES[0].article.id}): names or numbers differ: "
+    )
+    # without --rule the output stays as it was
+    plain = list(run_trial(settings, rules, articles, as_json=False, rule_id=None))
+    assert not [line for line in plain if "not a copy of story" in line]
