@@ -153,14 +153,27 @@ class _Sentinels(aiosentinel.Sentinel):
         return where, f"{service_name!r} is down ({', '.join(flags) or 'not a primary'})", True
 
 
+# The primary each Sentinel set (its sentinels and service name) was last said to have, for
+# the whole process: a process with several clients (the service's and its health probe's)
+# says a move once, not once per client.
+_PRIMARY_SAID: dict[tuple[Any, ...], Any] = {}
+
+
 class _FollowingPool(aiosentinel.SentinelConnectionPool):
     """The primary's connections; says so once when the sentinels name another primary."""
 
     async def get_master_address(self) -> Any:
         address = await self.sentinel_manager.discover_master(self.service_name)
         if self.master_address != address:
-            before, self.master_address = self.master_address, address
-            if before is None:
+            self.master_address = address
+            # (redis-py moves the sentinel that answered to the front: the set is sorted.)
+            where = sorted(_address(_where(s)) for s in self.sentinel_manager.sentinels)
+            key = (self.service_name, *where)
+            before = _PRIMARY_SAID.get(key)
+            _PRIMARY_SAID[key] = address
+            if before == address:
+                pass  # another client of this process said it already
+            elif before is None:
                 log.info("Redis primary of %r is %s", self.service_name, _address(address))
             else:
                 log.warning(
@@ -172,6 +185,11 @@ class _FollowingPool(aiosentinel.SentinelConnectionPool):
             # Idle connections to the old primary reconnect on their next use.
             await self.disconnect(inuse_connections=False)
         return address
+
+
+def _where(sentinel: Any) -> tuple[Any, Any]:
+    kwargs = sentinel.connection_pool.connection_kwargs
+    return kwargs.get("host"), kwargs.get("port")
 
 
 class _SentinelRedis(aioredis.Redis):

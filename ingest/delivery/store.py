@@ -63,6 +63,20 @@ end
 return false
 """
 
+# Taking a lease is re-entrant: the worker that holds it takes it again (and renews it). A
+# release that failed (the primary died, a failover kept the lease on the new one) must not keep
+# the holder itself off its own source until the lease expires.
+_ACQUIRE_LEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return 1
+end
+return 0
+"""
+
 _RENEW_LEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -140,6 +154,7 @@ class Store:
         self.settings = settings
         self.prefix = settings.key_prefix
         self._publish_once = client.register_script(_PUBLISH_ONCE)
+        self._acquire = client.register_script(_ACQUIRE_LEASE)
         self._renew = client.register_script(_RENEW_LEASE)
         self._release = client.register_script(_RELEASE_LEASE)
         self.health = RedisHealth()
@@ -400,9 +415,11 @@ class Store:
         return f"{self.prefix}lease:{source_key}"
 
     async def acquire_lease(self, source_key: str, worker_id: str) -> bool:
+        """Take the source's lease unless another worker holds it (this one may hold it
+        already: a release lost to a Redis outage or a failover)."""
         ttl_ms = self.settings.lease_ttl_s * 1000
         took = await self.guard(
-            self.client.set(self._lease_key(source_key), worker_id, nx=True, px=ttl_ms)
+            self._acquire(keys=[self._lease_key(source_key)], args=[worker_id, ttl_ms])
         )
         return bool(took)
 

@@ -99,7 +99,7 @@ async def replay(store: Store, options: SubscribeOptions, emit: Emit, budget: _B
     entries: list[tuple[str, dict[str, str]]] = []
     for key in await stream_keys(store, options):
         entries.extend(await store.guard(store.client.xrange(key, min=start)))
-    entries.sort(key=lambda entry: tuple(int(part) for part in entry[0].split("-")))
+    entries.sort(key=lambda entry: _id_order(entry[0]))
     printed: set[str] = set()
     for _, fields in entries:
         if budget.done:
@@ -215,14 +215,18 @@ async def consume_group(store: Store, options: SubscribeOptions, emit: Emit) -> 
     printed = _Printed()
     keys: list[str] | None = None
     cursor = "0"  # "0": this consumer's unacknowledged entries; ">": new ones
+    read_up_to: dict[str, str] = {}  # stream -> the last entry id this consumer was given
     while not budget.done and keys != []:
         try:
             if keys is None:  # again after an outage: the new primary may lack a group
-                keys = await _groups(store, options)
+                keys = await _groups(store, options, read_up_to)
             batches = await _read_group(store, options, keys, cursor, budget)
             outage.over()
             if cursor == "0" and not any(entries for _, entries in batches):
                 cursor = ">"
+            for key, entries in batches:
+                if entries:
+                    read_up_to[key] = _later(read_up_to.get(key), entries[-1][0])
             await _print_and_ack(store, options.group or "", batches, emit, budget, printed)
         except StoreError as exc:
             keys, cursor = None, "0"
@@ -230,12 +234,38 @@ async def consume_group(store: Store, options: SubscribeOptions, emit: Emit) -> 
     return printed.count
 
 
-async def _groups(store: Store, options: SubscribeOptions) -> list[str]:
+async def _groups(store: Store, options: SubscribeOptions, read_up_to: dict[str, str]) -> list[str]:
+    """Create the group on each stream unless it exists. A group made again (a new primary
+    that lacks it) starts where this consumer had read to, not at the stream's end ("$"),
+    which would pass over the alerts published since; the first time, "$" is resolved to
+    the id it stood for, so that this holds before anything was read."""
     keys = await stream_keys(store, options)
     start = since_to_stream_id(options.since) if options.since else ("0" if options.replay else "$")
+    group = options.group or ""
     for key in keys:
-        await store.ensure_group(key, options.group or "", start)
+        await store.ensure_group(key, group, read_up_to.get(key, start))
+        if key not in read_up_to:
+            read_up_to[key] = await _group_position(store, key, group)
     return keys
+
+
+async def _group_position(store: Store, key: str, group: str) -> str:
+    """The id of the last entry the group has handed out ("0-0" for none)."""
+    for info in await store.guard(store.client.xinfo_groups(key)):
+        if info.get("name") == group:
+            return str(info.get("last-delivered-id") or "0-0")
+    return "0-0"
+
+
+def _later(known: str | None, entry_id: str) -> str:
+    """The later of two stream ids."""
+    if known is None or _id_order(entry_id) > _id_order(known):
+        return entry_id
+    return known
+
+
+def _id_order(entry_id: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in entry_id.split("-"))
 
 
 class _Printed:

@@ -4,8 +4,12 @@ acknowledge; back off while it is down; take over what a dead notifier left.
 Per alert: `begin` marks it as being sent by this process (or finds it delivered, or being sent
 by another), the message goes out, and only once the destination accepted it is it marked done
 and acknowledged. The one window for a second copy is a crash between the destination's answer
-and the mark. A digest destination is served by one notifier at a time (a lease): it sends what
-is pending every `digest_s` seconds, in messages of at most `notify_digest_max_alerts` lines.
+and the mark. Within a run the alert ids sent lately are also kept in memory, so a failover
+that loses a mark (written on a primary that died before its replica had it), or an alert that
+the outbox publishes anew because the failover lost its stream entry, is not sent again: it is
+marked and acknowledged. A digest destination is served by one notifier at a time (a lease): it
+sends what is pending every `digest_s` seconds, in messages of at most
+`notify_digest_max_alerts` lines.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from ingest.delivery.notifystate import Entry, NotifyState, stream_keys_matching
@@ -33,6 +38,22 @@ BATCH = 20
 BLOCK_MS = 1000
 REPORT_EVERY_S = 5.0
 IDLE_WAIT_S = 1.0
+SENT_MEMORY = 100_000  # alert ids a runner remembers having sent
+
+
+class _Sent:
+    """The alert ids sent lately (bounded, oldest forgotten first)."""
+
+    def __init__(self) -> None:
+        self.ids: OrderedDict[str, None] = OrderedDict()
+
+    def __contains__(self, alert_id: str) -> bool:
+        return alert_id in self.ids
+
+    def add(self, alert_id: str) -> None:
+        self.ids[alert_id] = None
+        if len(self.ids) > SENT_MEMORY:
+            self.ids.popitem(last=False)
 
 
 class Runner:
@@ -53,6 +74,7 @@ class Runner:
         self._next_scan = self._next_claim = self._next_report = 0.0
         self._holds_digest = False
         self.prepared = False
+        self.sent = _Sent()
 
     async def run(self) -> None:
         """Deliver until `stop` is set; a Redis outage is waited out."""
@@ -150,6 +172,10 @@ class Runner:
             if alert is None:
                 progress = True
                 continue
+            if entry.alert_id in self.sent:
+                await self._sent_before([entry])
+                progress = True
+                continue
             verdict = (await self.state.begin([entry], self._lock_ms))[0]
             if verdict == "busy":
                 continue
@@ -162,6 +188,11 @@ class Runner:
             if not await self._send(message, [entry]):
                 break
         return progress
+
+    async def _sent_before(self, entries: list[Entry]) -> None:
+        """Alerts this runner sent already, met again after a failover: marked, acknowledged."""
+        await self.state.delivered(entries, self.settings.notify_mark_ttl_s)
+        self.metrics.notify_outcome(self.dest.id, "already_delivered", len(entries))
 
     @property
     def _lock_ms(self) -> int:
@@ -190,6 +221,8 @@ class Runner:
         )  # fmt: skip
         now = time.time()
         if outcome.ok:
+            for entry in entries:  # before the mark, which a failover may lose
+                self.sent.add(entry.alert_id)
             await self.state.delivered(entries, self.settings.notify_mark_ttl_s)
             self.metrics.notify_outcome(self.dest.id, "ok", len(entries))
             was_failing = self.health.failing
@@ -242,6 +275,12 @@ class Runner:
 
     async def _send_digest(self, entries: list[Entry]) -> bool:
         readable = [(e, a) for e in entries if (a := await self._readable(e)) is not None]
+        again = [e for e, _ in readable if e.alert_id in self.sent]
+        if again:
+            await self._sent_before(again)
+            readable = [(e, a) for e, a in readable if e.alert_id not in self.sent]
+            if not readable:
+                return True
         # As many as one message to this service can hold: the rest stay pending (this
         # notifier's own) and go in the next message of this digest.
         fmt, limit = self.dest.service.body_format, self.dest.service.limit

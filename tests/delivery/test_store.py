@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -10,6 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+from redis.exceptions import ResponseError
 
 from ingest.delivery.store import RULE_STATS_TTL_S, Store
 from ingest.delivery.subscribe import SubscribeOptions, since_to_stream_id, subscribe
@@ -81,6 +83,19 @@ async def test_leases_are_exclusive_and_owned(store: Store) -> None:
     assert await store.acquire_lease("src", "w2")
 
 
+async def test_a_lease_whose_release_was_lost_is_taken_again_by_its_holder(store: Store) -> None:
+    """A failover can keep a lease whose release failed (the old primary died first): the
+    worker that holds it takes it again at once (renewed), and others still cannot."""
+    assert await store.acquire_lease("src", "w1")  # its release never reached Redis
+    await store.client.pexpire(f"{store.prefix}lease:src", 2000)
+    assert await store.acquire_lease("src", "w1")
+    assert await store.client.pttl(f"{store.prefix}lease:src") > 2000
+    assert not await store.acquire_lease("src", "w2")
+    await store.release_lease("src", "w1")
+    assert await store.acquire_lease("src", "w2")
+    assert not await store.acquire_lease("src", "w1")
+
+
 async def test_seen_and_recent_articles(store: Store) -> None:
     articles = [make_article(n) for n in range(3)]
     assert await store.unseen_articles([a.id for a in articles]) == {a.id for a in articles}
@@ -127,6 +142,34 @@ async def test_consumer_group_redelivers_unacknowledged(store: Store, channel: s
     assert ids == [f"alert-{n}" for n in range(4)]
     pending = await store.client.xpending(channel, "g")
     assert pending["pending"] == 0
+
+
+async def test_a_group_made_again_starts_where_the_consumer_had_read(
+    store: Store, channel: str
+) -> None:
+    """A new primary that lacks the group (a failover before it was replicated): the group
+    is made again where this consumer had read to, so the alerts published meanwhile are
+    printed, not passed over as a group made at the stream's end ("$") would."""
+    lines: list[str] = []
+    options = SubscribeOptions((channel,), group="g", count=4, timeout_s=15)
+    task = asyncio.create_task(subscribe(store, options, lines.append))
+
+    async def group_exists() -> bool:
+        with contextlib.suppress(ResponseError):  # no stream yet
+            return any(g["name"] == "g" for g in await store.client.xinfo_groups(channel))
+        return False
+
+    while not await group_exists():
+        await asyncio.sleep(0.02)
+    for n in range(2):
+        await store.publish_alert(make_alert(n, channel), f"s{n}")
+    while len(lines) < 2:
+        await asyncio.sleep(0.02)
+    await store.client.xgroup_destroy(channel, "g")
+    for n in range(2, 4):
+        await store.publish_alert(make_alert(n, channel), f"s{n}")
+    assert await task == 4
+    assert [json.loads(x)["alert_id"] for x in lines] == [f"alert-{n}" for n in range(4)]
 
 
 @pytest.mark.parametrize(

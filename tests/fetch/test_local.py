@@ -87,7 +87,10 @@ async def test_spool_ingests_each_file_once(tmp_path: Path, make_settings) -> No
         make_old(tmp_path / name)
     (tmp_path / "sub").mkdir()
     (tmp_path / "fresh.txt").write_bytes(b"STILL BEING WRITTEN")  # mtime: now
-    settings = make_settings()
+    # A settle time well above the time between the polls, however loaded the machine: the
+    # fresh file is still being written at the second poll (with 0.25 s a slow second poll
+    # found it settled).
+    settings = make_settings(spool_settle_s=10)
     first, state = await poll(settings, spool_source(tmp_path), SourceState())
     assert sorted(d.url.rsplit("/", 1)[-1] for d in first.documents) == ["a.txt", "b.txt"]
 

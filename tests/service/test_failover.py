@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from tests.conftest import ROOT
 from tests.notify.helpers import Webhook
@@ -42,6 +43,18 @@ def stream_numbers(cluster: SentinelSet, channel: str) -> Counter[int]:
         entries = client.xrange(channel)
     return Counter(int(PART.findall(json.loads(f["alert"])["article"]["title"])[0])
                    for _, f in entries)  # fmt: skip
+
+
+def listening(cluster: SentinelSet, channel: str) -> bool:
+    """Both consumer groups (the notifier's and `desk-readers`) exist on the channel's stream,
+    and the live subscriber is subscribed to the channel."""
+    with cluster.primary().client() as client:
+        try:
+            groups = [group["name"] for group in client.xinfo_groups(channel)]
+        except redis.ResponseError:  # no stream yet: no group either
+            return False
+        subscribed = dict(client.pubsub_numsub(channel)).get(channel, 0)
+    return len(groups) == 2 and "desk-readers" in groups and subscribed >= 1
 
 
 class Process:
@@ -123,7 +136,10 @@ def test_primary_killed_and_back_every_alert_once(
         processes.append(
             Process(tmp_path, "live", env, "subscribe", channel, "--timeout", "600")
         )  # fmt: skip
-        time.sleep(2)  # the notifier's and the subscriber's groups exist before the first alert
+        # `subscribe --group` starts its group at the stream's end ("$"): an alert published
+        # before it exists is not for it. On a loaded machine the three processes take seconds
+        # to start, so wait until both groups exist and the live subscriber listens.
+        wait_until(lambda: listening(cluster, channel), 60, "the groups and the live subscriber")
 
         drop_stories(inbox, range(0, 8), 0.2)
         wait_until(lambda: len(stream_numbers(cluster, channel)) == 8, 60, "the first 8 alerts")

@@ -51,8 +51,10 @@ async def test_everything_carries_on_after_a_failover(
     channel = f"{prefix}alerts"
     store = Store.from_settings(settings)
     registry = StoryRegistry(store.client, prefix, settings.story_window_s)
+    other = Store.from_settings(settings)  # a second client in the process (a health probe's)
     try:
         await store.ping()
+        await other.ping()
         assert await store.publish_many([(make_alert(n, channel), f"s{n}") for n in range(3)])
         assert await store.acquire_lease("source-a", "w1")
         first = await registry.assign_many([make_article(n) for n in range(3)])
@@ -91,12 +93,16 @@ async def test_everything_carries_on_after_a_failover(
         await queue.ack([h.entry_id for h in retaken])
         assert await queue.take("matcher-2", 10, block_ms=100) == []
 
+        assert await until_answering(lambda: other.unseen_articles(["y"])) == {"y"}
+        # Said once for the process, however many of its clients found the primary moved.
         moved = [r for r in caplog.records if "moved from" in r.getMessage()]
         assert [r.getMessage() for r in moved] == [
             f"Redis primary of 'wwtest' moved from 127.0.0.1:{old.port} to 127.0.0.1:{new.port}"
             " (failover)"
         ]
+        assert sum("Redis primary of 'wwtest' is " in r.getMessage() for r in caplog.records) == 1
     finally:
+        await other.close()
         await store.close()
 
 

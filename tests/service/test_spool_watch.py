@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 import uuid
 from pathlib import Path
@@ -128,3 +129,36 @@ def test_redis_away_and_rule_edits_with_shipped_defaults(
     assert sorted(found) == list(range(7)) and all(len(t) == 1 for t in found.values()), found
     logs = workers.logs()
     assert logs.count("is not answering") == 1 and logs.count("is back after") == 1, logs
+
+
+@pytest.mark.timeout(120)
+def test_a_lease_the_worker_still_holds_does_not_keep_it_off_its_spool(
+    tmp_path: Path, private_redis: PrivateRedis, workers: Workers
+) -> None:
+    """A Redis outage or a failover can swallow the release of a lease (the primary died
+    with the release unsent, its replica kept the lease): the worker holding it polls on,
+    instead of waiting for the lease to expire (120 s by default) while files land."""
+    channel = f"alerts:spool:{uuid.uuid4().hex[:6]}"
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    workers.env = spool_env(tmp_path, private_redis.url, inbox, channel)
+    workers.start()
+    wait_running(workers)
+    drop(inbox, "story-0.txt", story_file(0))
+    wait_for(lambda: len(alert_times(private_redis, channel)) == 1, 30, "first alert", workers)
+
+    (worker_id,) = re.findall(r"wirewatch (\S+) running: ", workers.logs())
+    time.sleep(2)  # no poll in flight now (the next is due in minutes): none would release it
+    lease = f"wirewatch:lease:{inbox}"
+    client = private_redis.client()
+    try:
+        assert client.set(lease, worker_id, px=120_000)  # a release that never arrived
+        drop(inbox, "story-1.txt", story_file(1))
+        wait_for(lambda: len(alert_times(private_redis, channel)) == 2, 30, "the alert", workers)
+        wait_for(lambda: not client.exists(lease), 10, "the lease released", workers)
+        client.set(lease, "another-worker", px=120_000)  # another's lease still holds it off
+        drop(inbox, "story-2.txt", story_file(2))
+        time.sleep(3)
+        assert len(alert_times(private_redis, channel)) == 2
+    finally:
+        client.close()
