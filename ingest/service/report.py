@@ -21,8 +21,8 @@ from ingest.settings import Settings
 HEADER = [
     "SOURCE", "GROUP", "LAST SUCCESS", "LAST ERROR", "NEXT POLL", "LAG", "INTERVAL", "ITEMS SEEN"
 ]  # fmt: skip
-# Put before ITEMS SEEN by `wirewatch feeds` (the web console shows the columns above): pages
-# fetched for full text and pages that could not be had, and first-poll entries skipped as old.
+# Put before ITEMS SEEN (by `wirewatch feeds` and the web console's /feeds): pages fetched for
+# full text and pages that could not be had, and first-poll entries skipped as old.
 COUNT_HEADER = ["PAGES", "OLD SKIPPED"]
 
 
@@ -104,6 +104,8 @@ class FeedsTable:
     errors: tuple[str, ...]
     notes: tuple[str, ...]
     now: datetime
+    # per source key: pages fetched and failed for full text, first-poll entries skipped as old
+    counts: dict[str, dict[str, int]]
 
 
 async def feeds_table(settings: Settings, store: Store) -> FeedsTable:
@@ -116,7 +118,8 @@ async def feeds_table(settings: Settings, store: Store) -> FeedsTable:
         page_note(settings.feeds_file, s, state.feed_url) for s, state, _ in rows if state.feed_url
     ]
     notes = (*map(str, listing.notes), *pages)
-    return FeedsTable(tuple(rows), tuple(map(str, listing.errors)), notes, utcnow())
+    counts = await store.guard(states.counts([s.key for s in listing.sources]))
+    return FeedsTable(tuple(rows), tuple(map(str, listing.errors)), notes, utcnow(), counts)
 
 
 def count_cells(source: Source, counts: dict[str, int]) -> list[str]:
@@ -136,14 +139,12 @@ async def feeds_report(settings: Settings) -> str:
     try:
         await store.ping()
         table = await feeds_table(settings, store)
-        keys = [source.key for source, _, _ in table.sources]
-        counts = await store.guard(FeedStateStore(store.client, settings.key_prefix).counts(keys))
     finally:
         await store.close()
     rows = [_with_counts(HEADER, COUNT_HEADER)]
     for source, state, listed_at in table.sources:
         cells = format_row(source, state, table.now, settings, listed_at)
-        counted = count_cells(source, counts[source.key])
+        counted = count_cells(source, table.counts[source.key])
         rows.append(_with_counts([cells[0], source.group or "-", *cells[1:]], counted))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = [

@@ -15,7 +15,7 @@ from ingest.delivery.store import RuleActivity
 from ingest.delivery.streams import StreamEntry
 from ingest.fetch.schedule import SourceState
 from ingest.models import Source, iso_utc
-from ingest.service.report import FeedsTable, flagged_stale, format_row, when_text
+from ingest.service.report import FeedsTable, count_cells, flagged_stale, format_row, when_text
 from ingest.settings import Settings
 from ingest.web.rules import LoadedRules
 
@@ -85,17 +85,21 @@ class FeedRow:
     next_poll: str
     lag: str
     interval: str
+    pages: str  # "12 ok, 1 failed", or "-" for a source that never fetches pages
+    old_skipped: str
 
 
 def feed_rows(table: FeedsTable, settings: Settings) -> list[FeedRow]:
     rows = []
     for source, state, listed_at in table.sources:
         cells = format_row(source, state, table.now, settings, listed_at)
+        pages, old_skipped = count_cells(source, table.counts[source.key])
         rows.append(FeedRow(
             source, state, flagged_stale(state, table.now, settings, listed_at),
             last_success=cells[1],
             last_error_when=when_text(state.last_error_at, table.now) if state.last_error else "-",
             next_poll=cells[3], lag=cells[4], interval=cells[5],
+            pages=pages, old_skipped=old_skipped,
         ))  # fmt: skip
     return rows
 
@@ -118,6 +122,7 @@ def feeds_json(table: FeedsTable, settings: Settings) -> dict[str, Any]:
             "next_poll_at": iso_utc(state.next_due_at),
             "lag": row.lag,
             "items_seen": state.items_seen,
+            **table.counts[row.source.key],  # pages_fetched, pages_failed, backfill_skipped
             "stale": row.stale,
             "recent_polls": [
                 {"at": iso_utc(datetime.fromtimestamp(t, UTC)), "outcome": kind}

@@ -108,6 +108,41 @@ def test_feeds_with_state_and_recent_polls(
     assert "<th>Group</th>" in page and "<td>Desk</td>" in page
 
 
+def test_feeds_show_pages_for_full_text_and_entries_skipped_as_old(
+    start_web, make_settings, console_files: tuple[Path, Path]
+) -> None:
+    _, feeds = console_files
+    url = "http://127.0.0.1:9/summaries.xml"  # never polled here: only its counters are shown
+    feeds.write_text(
+        f"feeds:\n  - url: {url}\n    name: Summaries\n  - url: http://127.0.0.1:9/b.xml\n"
+        "    name: Whole\n    full_text: never\n",
+        encoding="utf-8",
+    )
+    settings: Settings = make_settings()
+    asyncio.run(_add_counts(settings, url, pages_fetched=12, pages_failed=1, backfill_skipped=40))
+    server = start_web()
+    summaries, whole = httpx.get(f"{server.url}/api/feeds").json()["feeds"]
+    assert (summaries["pages_fetched"], summaries["pages_failed"]) == (12, 1)
+    assert summaries["backfill_skipped"] == 40
+    assert (whole["pages_fetched"], whole["pages_failed"], whole["backfill_skipped"]) == (0, 0, 0)
+    page = httpx.get(f"{server.url}/feeds").text
+    assert "<th>Pages</th>" in page and '<th class="num">Old skipped</th>' in page
+    rows = {n: row for row in page.split("<tr")[1:] for n in ("Summaries", "Whole") if n in row}
+    assert "<td>12 ok, 1 failed</td>" in rows["Summaries"]
+    assert '<td class="num">40</td>' in rows["Summaries"]
+    assert "ok," not in rows["Whole"]  # full_text: never fetches no page
+
+
+async def _add_counts(settings: Settings, key: str, **counts: int) -> None:
+    from ingest.delivery.store import Store
+
+    store = Store.from_settings(settings)
+    try:
+        await FeedStateStore(store.client, settings.key_prefix).add_counts(key, **counts)
+    finally:
+        await store.close()
+
+
 async def _put_state(settings: Settings, key: str, state: SourceState) -> None:
     from ingest.delivery.store import Store
 
