@@ -151,10 +151,10 @@ def run_trial(
     for batch in _batches(articles, TRIAL_BATCH):
         for article, matches in zip(batch, matcher.match_many(batch), strict=True):
             story, suppressed = copies.assign(article, matches)
+            rejected = copies.rejected(article)
             yield from _lines(matcher, article, matches, as_json=as_json, rule_id=rule_id,
-                              story=story, suppressed=suppressed)  # fmt: skip
-            if rule_id and not as_json:
-                yield from copies.not_copies(article)
+                              story=story, suppressed=suppressed,
+                              rejected=rejected if rule_id else [])  # fmt: skip
 
 
 class _Copies:
@@ -169,13 +169,13 @@ class _Copies:
     def _rejected(self, article: Article, story_id: str, why: str) -> None:
         self.rejections.setdefault(article.id, []).append((story_id, why))
 
-    def not_copies(self, article: Article) -> Iterator[str]:
-        """`not a copy of story 'TITLE' (id): the openings differ, 0.38 < 0.50`: the
-        candidates the story stage verified and turned down, with the test that failed."""
-        for story_id, why in self.rejections.pop(article.id, []):
-            title = self.stories.title_of(story_id)
-            label = f"{title!r} ({story_id})" if title else story_id
-            yield f"  not a copy of story {label}: {why}"
+    def rejected(self, article: Article) -> list[dict[str, str | None]]:
+        """The candidates the story stage verified for this article and turned down, with the
+        test that failed ("the openings differ, 0.38 < 0.50"); asked once per article."""
+        return [
+            {"story_id": story_id, "title": self.stories.title_of(story_id), "why": why}
+            for story_id, why in self.rejections.pop(article.id, [])
+        ]
 
     def assign(self, article: Article, matches: list[Match]) -> tuple[Story, list[str]]:
         story = self.stories.assign(article)
@@ -208,6 +208,7 @@ def _lines(
     rule_id: str | None,
     story: Story,
     suppressed: list[str],
+    rejected: list[dict[str, str | None]],
 ) -> Iterator[str]:
     if as_json:
         record: dict[str, object] = {
@@ -215,6 +216,8 @@ def _lines(
             "matches": [m.to_json() for m in matches],
             **_copy_json(story, suppressed),
         }
+        if rejected:
+            record["not_copies"] = rejected
         yield json.dumps(record, ensure_ascii=False)
         return
     yield describe_article(article)
@@ -230,6 +233,10 @@ def _lines(
         yield "  " + describe_near_miss(matcher.explain(article, rule_id))
     if not matches and not rule_id:
         yield "  no rule matched"
+    for candidate in rejected:
+        title = candidate["title"]
+        label = f"{title!r} ({candidate['story_id']})" if title else candidate["story_id"]
+        yield f"  not a copy of story {label}: {candidate['why']}"
 
 
 def _copy_json(story: Story, suppressed: list[str]) -> dict[str, object]:

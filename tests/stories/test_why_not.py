@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from pathlib import Path
@@ -53,3 +54,25 @@ def test_rules_test_with_a_rule_says_why_not_a_copy(tmp_path: Path) -> None:
     # without --rule the output stays as it was
     plain = list(run_trial(settings, rules, articles, as_json=False, rule_id=None))
     assert not [line for line in plain if "not a copy of story" in line]
+
+
+def test_rules_test_json_with_a_rule_carries_why_not_a_copy(tmp_path: Path) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "q.yaml").write_text(
+        "rules:\n  - id: quake\n    channel: alerts:q\n    all: [earthquake]\n", encoding="utf-8"
+    )
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    articles = [QUAKES[0].article, QUAKES[2].article]
+    first, second = (
+        json.loads(line)
+        for line in run_trial(settings, rules, articles, as_json=True, rule_id="quake")
+    )
+    assert "not_copies" not in first
+    (candidate,) = second["not_copies"]
+    assert candidate["story_id"] == QUAKES[0].article.id
+    assert candidate["title"] == QUAKES[0].article.title
+    assert WHY.fullmatch(candidate["why"])
+    plain = [json.loads(line) for line in run_trial(settings, rules, articles, as_json=True,
+                                                     rule_id=None)]  # fmt: skip
+    assert all("not_copies" not in record for record in plain)
