@@ -77,8 +77,10 @@ def test_two_workers_split_100_sources(
     channel = f"alerts:pair:{uuid.uuid4().hex[:6]}"
     feeds = 100
     with serve() as server:
-        # Both workers poll the empty feeds first, so neither can finish the work alone before
-        # the other has started; then every feed gets its story.
+        # Both workers are running before any feed has a story; then every feed gets its story.
+        # Which worker polls which feed is not fixed: the first to tick after the feeds are due
+        # may take them all (CI at load ~4 saw one worker poll all 100 in under 2 s), so the
+        # test asks what is promised, each story alerted exactly once with both competing.
         feed_workers(
             server, workers, tmp_path, private_redis.url, channel, {f: [] for f in range(feeds)}
         )
@@ -90,8 +92,7 @@ def test_two_workers_split_100_sources(
         publish_feeds(server, {f: [f] for f in range(feeds)})
         assert_each_alerted_once(private_redis, channel, feeds, workers, timeout_s=90)
     workers.stop_all()
-    for log in sorted(tmp_path.glob("logs/*.log")):  # both took a share of the sources
-        assert "alerts from" in log.read_text(), workers.logs()
+    assert workers.logs().count("stopped ") == 2, workers.logs()  # both ran until the end
 
 
 @pytest.mark.timeout(240)
