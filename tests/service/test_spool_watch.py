@@ -91,12 +91,10 @@ def test_stories_dropped_at_random_moments_alert_within_seconds(
     assert max(latencies.values()) < GENEROUS_S, (latencies, workers.logs())
 
 
-@pytest.mark.timeout(240)
-def test_redis_away_and_rule_edits_with_shipped_defaults(
-    tmp_path: Path, private_redis: PrivateRedis, workers: Workers
-) -> None:
+def first_alert(tmp_path: Path, private_redis: PrivateRedis, workers: Workers) -> tuple[str, Path]:
+    """A worker watching `tmp_path/inbox` with shipped defaults, its first story alerted: the
+    alert channel and the inbox."""
     channel = f"alerts:spool:{uuid.uuid4().hex[:6]}"
-    zebras = f"alerts:zebra:{uuid.uuid4().hex[:6]}"
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     workers.env = spool_env(tmp_path, private_redis.url, inbox, channel)
@@ -104,6 +102,15 @@ def test_redis_away_and_rule_edits_with_shipped_defaults(
     wait_running(workers)
     drop(inbox, "story-0.txt", story_file(0))
     wait_for(lambda: len(alert_times(private_redis, channel)) == 1, 30, "first alert", workers)
+    return channel, inbox
+
+
+@pytest.mark.timeout(240)
+def test_redis_away_and_rule_edits_with_shipped_defaults(
+    tmp_path: Path, private_redis: PrivateRedis, workers: Workers
+) -> None:
+    zebras = f"alerts:zebra:{uuid.uuid4().hex[:6]}"
+    channel, inbox = first_alert(tmp_path, private_redis, workers)
 
     # Redis away for 15 s while stories keep landing.
     private_redis.stop()
@@ -138,14 +145,7 @@ def test_a_lease_the_worker_still_holds_does_not_keep_it_off_its_spool(
     """A Redis outage or a failover can swallow the release of a lease (the primary died
     with the release unsent, its replica kept the lease): the worker holding it polls on,
     instead of waiting for the lease to expire (120 s by default) while files land."""
-    channel = f"alerts:spool:{uuid.uuid4().hex[:6]}"
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    workers.env = spool_env(tmp_path, private_redis.url, inbox, channel)
-    workers.start()
-    wait_running(workers)
-    drop(inbox, "story-0.txt", story_file(0))
-    wait_for(lambda: len(alert_times(private_redis, channel)) == 1, 30, "first alert", workers)
+    channel, inbox = first_alert(tmp_path, private_redis, workers)
 
     (worker_id,) = re.findall(r"wirewatch (\S+) running: ", workers.logs())
     time.sleep(2)  # no poll in flight now (the next is due in minutes): none would release it

@@ -20,6 +20,19 @@ pytestmark = pytest.mark.timeout(30)
 # Same-template notices: each one is a candidate of the next, and turned down on its numbers.
 QUAKES = load_group(CASES / "earthquake_bulletins.yaml")
 WHY = re.compile(r"names or numbers differ: .+ / .+")
+AFTERSHOCK = [QUAKES[0].article, QUAKES[2].article]  # Hualien, then its aftershock
+SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def quake_rules(tmp_path: Path) -> Path:
+    """A rules folder with one rule that both notices match."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "q.yaml").write_text(
+        "rules:\n  - id: quake\n    channel: alerts:q\n    all: [earthquake]\n", encoding="utf-8"
+    )
+    return rules
 
 
 @pytest.mark.usefixtures("real_redis_cleanup")
@@ -37,14 +50,8 @@ async def test_a_turned_down_candidate_is_logged_with_the_test_and_its_figure(
     assert all(WHY.search(line) for line in lines if line.startswith(expected))
 
 
-def test_rules_test_with_a_rule_says_why_not_a_copy(tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "q.yaml").write_text(
-        "rules:\n  - id: quake\n    channel: alerts:q\n    all: [earthquake]\n", encoding="utf-8"
-    )
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    articles = [QUAKES[0].article, QUAKES[2].article]
+def test_rules_test_with_a_rule_says_why_not_a_copy(quake_rules: Path) -> None:
+    rules, settings, articles = quake_rules, SETTINGS, AFTERSHOCK
     lines = list(run_trial(settings, rules, articles, as_json=False, rule_id="quake"))
     said = [line.strip() for line in lines if "not a copy of story" in line]
     title = QUAKES[0].article.title
@@ -56,14 +63,8 @@ def test_rules_test_with_a_rule_says_why_not_a_copy(tmp_path: Path) -> None:
     assert not [line for line in plain if "not a copy of story" in line]
 
 
-def test_rules_test_json_with_a_rule_carries_why_not_a_copy(tmp_path: Path) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "q.yaml").write_text(
-        "rules:\n  - id: quake\n    channel: alerts:q\n    all: [earthquake]\n", encoding="utf-8"
-    )
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    articles = [QUAKES[0].article, QUAKES[2].article]
+def test_rules_test_json_with_a_rule_carries_why_not_a_copy(quake_rules: Path) -> None:
+    rules, settings, articles = quake_rules, SETTINGS, AFTERSHOCK
     first, second = (
         json.loads(line)
         for line in run_trial(settings, rules, articles, as_json=True, rule_id="quake")
