@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -16,6 +18,7 @@ from ingest.match.nlp import (
     resolve_model_name,
 )
 
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 TEXTS = [
     "Vladimir Putin met Donald Trump in Helsinki. They spoke for two hours.",
     "",
@@ -31,7 +34,20 @@ def test_auto_resolves_to_an_installed_small_english_model() -> None:
 @pytest.mark.timeout(30)
 def test_only_the_components_ner_needs_run(ner: Ner) -> None:
     assert ner.has_model
-    assert ner.components == ["tok2vec", "ner", "sentencizer"]
+    assert ner.components == ["ner", "sentencizer"]
+
+
+@pytest.mark.timeout(60)
+def test_the_trimmed_pipeline_finds_what_the_whole_model_finds(ner: Ner) -> None:
+    import spacy
+
+    seed = (SEEDS / "000_820d276074f311ca.txt").read_text(encoding="utf-8")
+    texts = [*TEXTS, seed]
+    whole = spacy.load(ner.name)  # every component, the shared tok2vec feeding tagger and parser
+    expected = [[(e.text, e.label_, e.start_char) for e in doc.ents] for doc in whole.pipe(texts)]
+    got = [[(t, label, start) for t, label, start, _ in r.entities] for r in ner.analyze(texts)]
+    assert got == expected
+    assert any(got)
 
 
 @pytest.mark.timeout(30)
