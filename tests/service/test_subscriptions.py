@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -176,9 +177,11 @@ def test_five_thousand_feeds(env: Path, capsys: pytest.CaptureFixture[str]) -> N
 def test_imported_sources_are_polled_and_shown_with_their_group(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Published an hour ago: a first poll alerts entries within WIREWATCH_BACKFILL_S (a day).
+    published = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     items = [
         {"title": f"Harbour item {n}", "link": f"https://wire.example/{n}", "guid": f"g{n}",
-         "published": "2026-12-01T10:00:00+00:00", "body": "The harbour council met."}
+         "published": published, "body": "The harbour council met."}
         for n in range(3)
     ]  # fmt: skip
     with serve() as server:
