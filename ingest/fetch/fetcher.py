@@ -70,6 +70,7 @@ ACCEPT = (
 ACCEPT_ENCODING = "gzip, deflate"  # only what `Inflater` decodes under the size cap
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 PERMANENT_REDIRECTS = frozenset({301, 308})
+KEPT_CONNECTIONS_PER_SLOT = 4
 
 PrivateOk = Callable[[str], bool]  # host -> whether this hop may reach private addresses
 
@@ -164,7 +165,8 @@ class Fetcher:
     def _build_client(self) -> httpx.AsyncClient:
         s = self._settings
         limits = httpx.Limits(
-            max_connections=s.concurrency, max_keepalive_connections=s.concurrency
+            max_connections=KEPT_CONNECTIONS_PER_SLOT * s.concurrency,
+            max_keepalive_connections=KEPT_CONNECTIONS_PER_SLOT * s.concurrency,
         )
         headers = {"User-Agent": s.user_agent, "Accept": ACCEPT, "Accept-Encoding": ACCEPT_ENCODING}
         transport = self._transport
