@@ -216,3 +216,18 @@ async def test_fetching_pages_imports_nothing_once_warm(make_settings) -> None: 
                 sys.meta_path.remove(sought)
     assert all(p.outcome == "fetched" for p in pages)
     assert sought.names == []
+
+
+async def test_pages_of_more_hosts_than_slots_reuse_their_connections(make_settings) -> None:  # type: ignore[no-untyped-def]
+    """Feeds of many outlets, each poll asking its pages one after another: an idle connection
+    to one outlet is kept while the slots serve the others, not closed to make room."""
+    with serve(http11=True) as a, serve(http11=True) as b, serve(http11=True) as c:
+        servers = (a, b, c)
+        for server in servers:
+            server.routes["/story"] = Reply(200, ARTICLE, HTML)
+        async with Fetcher(make_settings(concurrency=2)) as fetcher:
+            for _round in range(4):
+                for server in servers:
+                    page = await fetcher.fetch_page(server.url("/story"), feed_source(server))
+                    assert page.outcome == "fetched"
+    assert [s.connections() for s in servers] == [1, 1, 1]
