@@ -147,3 +147,11 @@ def test_discarded_are_the_outermost_tags_without_a_headline() -> None:
     )
     found = [(e.tag, e.get("id")) for e in discarded(tree)]
     assert found == [("nav", "top"), ("script", None), ("footer", "f"), ("style", None)]
+
+
+@pytest.mark.parametrize(
+    "page", [b"<svg><path/></svg>", b"<nav>Home</nav>", b"<script>x()</script>",
+             b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><text>a</text></svg>'],
+)  # fmt: skip
+def test_a_page_of_nothing_but_a_discarded_element_gives_no_text(page: bytes) -> None:
+    assert main_text(page, "https://x.example/a") == ""
