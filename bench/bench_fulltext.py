@@ -6,7 +6,8 @@ A summary-only feed of N entries links to N article pages of realistic weight (a
 consent banner, inline scripts and JSON-LD, related lists, comments, footer: ~46 KB each, the
 story bodies from the repository's wire stories). The menus sit in <nav> and <footer>, or with
 `--markup divs` in divs known only by their class (then nothing is dropped by its tag). A local
-HTTP/1.1 server in a child process serves them. Each figure comes from a child process of its own (so peak memory is its own):
+HTTP/1.1 server in a child process serves them. Each figure comes from a child process of its
+own (so peak memory is its own):
 
 - trafilatura alone: `trafilatura.extract(html)` with its defaults, one page after another,
   from memory: the lower bound of any extraction;
