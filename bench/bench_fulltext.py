@@ -1,11 +1,13 @@
 """Full-text benchmark: pages per second through the whole path against trafilatura alone.
 
-    .venv/bin/python bench/bench_fulltext.py [--pages 150] [--rounds 2]
+    .venv/bin/python bench/bench_fulltext.py [--pages 150] [--rounds 2] [--markup divs]
 
 A summary-only feed of N entries links to N article pages of realistic weight (a mega-menu,
 consent banner, inline scripts and JSON-LD, related lists, comments, footer: ~46 KB each, the
-story bodies from the repository's wire stories). A local HTTP/1.1 server in a child process
-serves them. Each figure comes from a child process of its own (so peak memory is its own):
+story bodies from the repository's wire stories). The menus sit in <nav> and <footer>, or with
+`--markup divs` in divs known only by their class (then nothing is dropped by its tag). A local
+HTTP/1.1 server in a child process serves them. Each figure comes from a child process of its
+own (so peak memory is its own):
 
 - trafilatura alone: `trafilatura.extract(html)` with its defaults, one page after another,
   from memory: the lower bound of any extraction;
@@ -83,6 +85,7 @@ def page(n: int, title: str, body: str, rng: random.Random) -> bytes:
     comments = "".join(f'<div class="comment"><b>reader{k}</b><p>{escape(c[:200])}</p></div>'
                        for k, (_, c) in enumerate(rng.sample(STORIES, 10)))  # fmt: skip
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in body.split("\n") if p.strip())
+    nav, foot = SECTIONS[os.environ.get("BENCH_MARKUP", "html5")]
     return (
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}"
         f"</title><script>window.__CONFIG__={script};</script>"
@@ -90,15 +93,22 @@ def page(n: int, title: str, body: str, rng: random.Random) -> bytes:
         "</script><style>" + ".c{color:red}" * 800 + "</style></head><body>"
         "<div class='cookie-consent'><p>We use cookies to improve your experience.</p>"
         "<button>Accept</button></div>"
-        f"<header><nav><ul>{menu}</ul></nav></header><main><article><h1>{escape(title)}</h1>"
+        f"{nav[0]}<ul>{menu}</ul>{nav[1]}<main><article><h1>{escape(title)}</h1>"
         f"<div class='byline'>By Staff</div><div class='body'>{paragraphs}</div></article>"
         f"<section class='related'><h3>Related</h3><ul>{related}</ul></section>"
         f"<section class='comments'>{comments}</section></main>"
-        f"<footer><ul>{menu}</ul><p>© 2026 Bench News</p></footer></body></html>"
+        f"{foot[0]}<ul>{menu}</ul><p>© 2026 Bench News</p>{foot[1]}</body></html>"
     ).encode()
 
 
 STORIES: list[tuple[str, str]] = []
+# Where the menus sit (`--markup`): in HTML5's <nav> and <footer>, as most news sites put them
+# now, or in divs with class names only, as older templates do (nothing to drop by its tag).
+SECTIONS = {
+    "html5": (("<header><nav>", "</nav></header>"), ("<footer>", "</footer>")),
+    "divs": (("<div class='header'><div class='menu'>", "</div></div>"),
+             ("<div class='site-footer'>", "</div>")),
+}  # fmt: skip
 
 
 def build(count: int, feeds: int = 1) -> tuple[list[bytes], dict[str, bytes]]:
@@ -411,10 +421,13 @@ def main() -> None:
     parser.add_argument("--base", default="")
     parser.add_argument("--rules", choices=["bundled", "terms"], default="bundled",
                         help="bundled rules (NER), or term rules only")  # fmt: skip
+    parser.add_argument("--markup", choices=sorted(SECTIONS), default="html5",
+                        help="menus in <nav> and <footer>, or in divs")  # fmt: skip
     args = parser.parse_args()
     if args.child:
         child(args.child, args.pages, args.rounds, args.base)
         return
+    os.environ["BENCH_MARKUP"] = args.markup  # the server and every child build the same pages
     ports: multiprocessing.Queue[str] = multiprocessing.Queue()
     server = multiprocessing.Process(
         target=serve, args=(ports, args.pages, args.feeds), daemon=True
@@ -441,7 +454,7 @@ def main() -> None:
     one["pages"] = path["pages"] = args.pages
     kb = alone["bytes"] / alone["pages"] / 1024
     print(f"{args.pages} pages of {kb:.0f} KB on average from {args.feeds} summary-only feeds, "
-          f"{args.rules} rules, best of {args.rounds} rounds, "
+          f"menus in {args.markup}, {args.rules} rules, best of {args.rounds} rounds, "
           f"load average {os.getloadavg()[0]:.2f}")  # fmt: skip
     for name, fig in (("trafilatura alone", alone), ("wirewatch extraction", ours),
                       ("page stage (fetch + extraction processes)", pages),

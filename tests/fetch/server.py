@@ -29,6 +29,7 @@ Writer = Callable[[BaseHTTPRequestHandler], None]
 class Seen:
     path: str
     headers: dict[str, str]
+    client_port: int = 0  # one per TCP connection
 
 
 class LocalServer:
@@ -43,6 +44,10 @@ class LocalServer:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}{path}"
 
+    def connections(self) -> int:
+        """TCP connections the requests came on."""
+        return len({seen.client_port for seen in self.requests})
+
     def hits(self, path: str) -> int:
         return sum(1 for seen in self.requests if seen.path == path)
 
@@ -54,7 +59,7 @@ class LocalServer:
 
             def do_GET(self) -> None:
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                outer.requests.append(Seen(self.path, headers))
+                outer.requests.append(Seen(self.path, headers, self.client_address[1]))
                 route = outer.routes.get(self.path)
                 if route is None:
                     route = Reply(404, b"not here")

@@ -3,6 +3,7 @@ had is an outcome (never an exception), and the feed client's safety holds for p
 
 from __future__ import annotations
 
+import asyncio
 import importlib.abc
 import sys
 import time
@@ -216,3 +217,40 @@ async def test_fetching_pages_imports_nothing_once_warm(make_settings) -> None: 
                 sys.meta_path.remove(sought)
     assert all(p.outcome == "fetched" for p in pages)
     assert sought.names == []
+
+
+async def test_pages_of_more_hosts_than_slots_reuse_their_connections(make_settings) -> None:  # type: ignore[no-untyped-def]
+    """Feeds of many outlets, each poll asking its pages one after another: an idle connection
+    to one outlet is kept while the slots serve the others, not closed to make room."""
+    with serve(http11=True) as a, serve(http11=True) as b, serve(http11=True) as c:
+        servers = (a, b, c)
+        for server in servers:
+            server.routes["/story"] = Reply(200, ARTICLE, HTML)
+        async with Fetcher(make_settings(concurrency=2)) as fetcher:
+            for _round in range(4):
+                for server in servers:
+                    page = await fetcher.fetch_page(server.url("/story"), feed_source(server))
+                    assert page.outcome == "fetched"
+    assert [s.connections() for s in servers] == [1, 1, 1]
+
+
+async def test_a_connection_the_server_hung_up_is_not_reused(make_settings) -> None:  # type: ignore[no-untyped-def]
+    """A keep-alive connection the server closed while idle is dropped, not written to."""
+
+    def hang_up_after(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html")
+        handler.send_header("Content-Length", str(len(ARTICLE)))
+        handler.end_headers()
+        handler.wfile.write(ARTICLE)
+        handler.close_connection = True  # without saying "Connection: close"
+
+    with serve(http11=True) as server:
+        server.routes["/story"] = hang_up_after
+        async with Fetcher(make_settings()) as fetcher:
+            pages = []
+            for _round in range(3):
+                pages.append(await fetcher.fetch_page(server.url("/story"), feed_source(server)))
+                await asyncio.sleep(0.05)  # the hang-up reaches us
+    assert [p.outcome for p in pages] == ["fetched"] * 3
+    assert server.connections() == 3

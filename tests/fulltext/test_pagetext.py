@@ -13,7 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.parse.pagetext import _BLOCKS, FURNITURE_WORDS, furniture, main_text
+from ingest.parse import pagetext
+from ingest.parse.pagetext import _BLOCKS, FURNITURE_WORDS, discarded, furniture, main_text
 
 PAGES = Path(__file__).resolve().parent / "pages"
 CASES = sorted(PAGES.glob("*.yaml"))
@@ -125,3 +126,32 @@ def _blocks(draw: st.DrawFn, depth: int = 0) -> str:
 def test_furniture_is_what_the_xpath_rule_picks(blocks: list[str]) -> None:
     tree = lxml.html.fromstring(f"<html><body>{''.join(blocks)}</body></html>")
     assert furniture(tree) == tree.xpath(FURNITURE_XPATH)
+
+
+@pytest.mark.parametrize("page", PAGE_FILES, ids=[p.stem for p in PAGE_FILES])
+def test_dropping_what_trafilatura_discards_by_tag_changes_no_text(
+    page: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    html, url = page.read_bytes(), f"https://outlet.example/{page.stem}"
+    pruned = main_text(html, url)
+    monkeypatch.setattr(pagetext, "discarded", lambda tree: [])
+    assert main_text(html, url) == pruned
+
+
+def test_discarded_are_the_outermost_tags_without_a_headline() -> None:
+    tree = lxml.html.fromstring(
+        "<html><body><nav id='top'><ul><li><nav id='inner'>x</nav></li></ul></nav>"
+        "<nav id='wrong-way-round'><h1>Headline</h1><p>Story</p></nav>"
+        "<main><p>Story<script>var x;</script></p><footer id='f'><svg><path/></svg></footer>"
+        "</main><style>p{}</style></body></html>"
+    )
+    found = [(e.tag, e.get("id")) for e in discarded(tree)]
+    assert found == [("nav", "top"), ("script", None), ("footer", "f"), ("style", None)]
+
+
+@pytest.mark.parametrize(
+    "page", [b"<svg><path/></svg>", b"<nav>Home</nav>", b"<script>x()</script>",
+             b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"><text>a</text></svg>'],
+)  # fmt: skip
+def test_a_page_of_nothing_but_a_discarded_element_gives_no_text(page: bytes) -> None:
+    assert main_text(page, "https://x.example/a") == ""
