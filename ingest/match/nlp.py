@@ -22,6 +22,7 @@ adds its common words again: NER 8% slower.)
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import sys
 import threading
@@ -90,7 +91,7 @@ class Ner:
     def pipeline(self) -> Any:
         """The spaCy pipeline, loaded now if no text has needed it yet."""
         if self._nlp is None:
-            with self._loading:
+            with self._loading, _no_collections():
                 if self._nlp is None:
                     self._nlp = self._load()
         return self._nlp
@@ -116,6 +117,27 @@ class Ner:
             for batch in _batches(texts, self.batch_size, BATCH_CHARS):
                 results.extend(_result(doc) for doc in nlp.pipe(batch, batch_size=len(batch)))
         return results
+
+
+@contextmanager
+def _no_collections() -> Iterator[None]:
+    """No garbage collection while the pipeline loads, and none walking it afterwards.
+
+    Importing spaCy and reading the model make ~90,000 objects that live as long as the
+    process; every few hundred of them start a collection that finds nothing to free (90 of
+    them, 0.045 s of a 0.35 s load in a `rules test` whose articles are already in memory), and
+    each later full collection would walk them all again. Once loaded, they are frozen (moved
+    out of the collector's reach): once a process, as the model loads once. What else is alive
+    at that moment is frozen too; it is still freed by reference counting, only a cycle among
+    those objects would wait for the process to end (measured: 0.025 s less collecting).
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(0)  # what `gc.disable()` would do, but srsly re-enables after each read
+    try:
+        yield
+        gc.freeze()
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _batches(texts: Sequence[str], size: int, max_chars: int) -> Iterator[Sequence[str]]:
