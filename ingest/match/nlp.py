@@ -12,12 +12,13 @@ batches, bounded by count and by characters: the default batch of 256 peaks at 2
 
 The model's start is most of what a one-off `rules test` with a names rule pays over the same
 rule without names, so nothing NER does not use is imported, built or read (`_lean`; measured,
-import + load 0.48 -> 0.33 s): spaCy's command line, which its package imports for `spacy.info`
-alone (`_spacy_cli_deferred`); the tokenizer that spaCy first builds from the language's
-defaults, only to replace all of it with the one the pipeline saved (`_SAVED_TOKENIZER`); and
-a shared layer no kept component listens to, known from the package's config before loading.
-(The pipeline's table of 85,000 strings could stay on disk too, 0.04 s, but then every batch
-adds its common words again: NER 8% slower.)
+import 0.26 -> 0.14 s, load 0.24 -> 0.17 s): spaCy's command line, which its package imports
+for `spacy.info` alone (`_spacy_cli_deferred`); the tokenizer that spaCy first builds from the
+language's defaults, only to replace all of it with the one the pipeline saved
+(`_SAVED_TOKENIZER`); a shared layer no kept component listens to, known from the package's
+config before loading; and garbage collections during the load (`_no_collections`). (The
+pipeline's table of 85,000 strings could stay on disk too, 0.04 s, but then every batch adds
+its common words again: NER 8% slower.)
 """
 
 from __future__ import annotations
