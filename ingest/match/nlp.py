@@ -92,9 +92,10 @@ class Ner:
     def pipeline(self) -> Any:
         """The spaCy pipeline, loaded now if no text has needed it yet."""
         if self._nlp is None:
-            with self._loading, _no_collections():
+            with self._loading:
                 if self._nlp is None:
-                    self._nlp = self._load()
+                    with _no_collections():
+                        self._nlp = self._load()
         return self._nlp
 
     @property
