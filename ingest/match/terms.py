@@ -121,6 +121,8 @@ def split_words(folded_text: str) -> list[str]:
 
 def words(text: str) -> list[str]:
     """The folded words of a term or name."""
+    if text.isalpha() and text.isascii():
+        return [text.lower()]  # most terms: one plain word, which folding only lowers
     return _word_re().findall(fold(text).text)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from ingest.match.nlp import (
     REGISTRY_MODEL,
     Ner,
     _batches,
+    _unheard,
     load_nlp,
     resolve_model_name,
 )
@@ -37,17 +40,65 @@ def test_only_the_components_ner_needs_run(ner: Ner) -> None:
     assert ner.components == ["ner", "sentencizer"]
 
 
+_OWN = {"tok2vec": {"@architectures": "spacy.Tok2Vec.v2", "width": 96}}
+_HEARS = {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1", "upstream": "*"}}
+_PIPELINE = ["tok2vec", "tagger", "ner"]
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("ner_block", "left_out"),
+    [
+        # the small English model: ner embeds its own tokens
+        ({"factory": "ner", "model": _OWN}, ["tok2vec"]),
+        # the medium and large ones: ner listens to the shared layer
+        ({"factory": "ner", "model": _HEARS}, []),
+        # taken from another pipeline: its model is not in this config
+        ({"source": "en_core_web_md"}, []),
+    ],
+)
+def test_a_shared_layer_is_left_out_only_when_no_kept_component_listens(
+    ner_block: dict[str, object], left_out: list[str]
+) -> None:
+    tagger = {"factory": "tagger", "model": _HEARS}  # excluded: whether it listens does not count
+    components = {"tok2vec": {"factory": "tok2vec"}, "tagger": tagger, "ner": ner_block}
+    assert _unheard(_PIPELINE, components) == left_out
+
+
 @pytest.mark.timeout(60)
 def test_the_trimmed_pipeline_finds_what_the_whole_model_finds(ner: Ner) -> None:
     import spacy
 
-    seed = (SEEDS / "000_820d276074f311ca.txt").read_text(encoding="utf-8")
-    texts = [*TEXTS, seed]
-    whole = spacy.load(ner.name)  # every component, the shared tok2vec feeding tagger and parser
+    seeds = [path.read_text(encoding="utf-8") for path in sorted(SEEDS.glob("*.txt"))]
+    texts = [*TEXTS, *seeds]
+    # Every component, the shared tok2vec feeding tagger and parser, the tokenizer built from
+    # the language's defaults before the saved one replaces it, the whole table of strings.
+    whole = spacy.load(ner.name)
     expected = [[(e.text, e.label_, e.start_char) for e in doc.ents] for doc in whole.pipe(texts)]
     got = [[(t, label, start) for t, label, start, _ in r.entities] for r in ner.analyze(texts)]
     assert got == expected
     assert any(got)
+    # The tokenizer built empty and filled from the saved one holds every rule spaCy's has.
+    trimmed = ner.pipeline().tokenizer.to_bytes(exclude=["vocab"])
+    assert trimmed == whole.tokenizer.to_bytes(exclude=["vocab"])
+
+
+_FRESH_START = """
+import sys
+from ingest.match.nlp import load_nlp
+(result,) = load_nlp("auto", 8).analyze(["Donald Trump spoke."])
+print(result.entities[0][:2], "spacy.cli" in sys.modules)
+import spacy, spacy.cli
+from spacy.cli.download import download
+print(callable(spacy.info), spacy.cli.download is download)
+"""
+
+
+@pytest.mark.timeout(60)
+def test_spacys_command_line_is_not_imported_for_ner_but_still_works() -> None:
+    done = subprocess.run([sys.executable, "-c", _FRESH_START], capture_output=True, text=True,
+                          check=True, cwd=SEEDS.parent)  # fmt: skip
+    assert done.stdout.split("\n")[:2] == ["('Donald Trump', 'PERSON') False", "True True"]
 
 
 @pytest.mark.timeout(30)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ingest.match.casing import CasedTerm
 from ingest.match.matcher import Matcher
 from ingest.match.termindex import TermIndex
-from ingest.match.terms import fold, sentences, words
+from ingest.match.terms import fold, sentences, word_pattern, words
 from ingest.rules.model import EntityCondition, NameSpec, Rule
 from tests.match.conftest import article
 
@@ -42,6 +42,13 @@ def test_term_between_spaces_is_always_found(term: str, prefix: str, suffix: str
         assert not any("lowercase" in r.reason or "not written" in r.reason for r in ruled_out)
         hits += tuple(r.hit for r in ruled_out)
     assert any(inside[0] <= h.start and h.end <= inside[1] for h in hits)
+
+
+@pytest.mark.timeout(60)
+@settings(max_examples=300, deadline=None)
+@given(term=st.one_of(TEXT, WORDY, st.text(alphabet=st.characters(codec="ascii"), max_size=20)))
+def test_a_terms_words_are_the_words_of_its_folded_text(term: str) -> None:
+    assert words(term) == word_pattern().findall(fold(term).text)
 
 
 @pytest.mark.timeout(60)
