@@ -165,11 +165,18 @@ class KeptFeatures:
     def __init__(self, size: int = FEATURES_KEPT) -> None:
         self._size = size
         self._kept: OrderedDict[str, Kept] = OrderedDict()
+        self.lookups = 0
+        self.decoded = 0  # lookups that were not kept: each decode costs ~30 us
+
+    def __len__(self) -> int:
+        return len(self._kept)
 
     def get(self, encoded: str) -> Kept | None:
         """The decoded form, or None when `encoded` is not one (another version wrote it)."""
+        self.lookups += 1
         kept = self._kept.get(encoded)
         if kept is None:
+            self.decoded += 1
             try:
                 kept = self._kept[encoded] = Kept.decode(encoded)
             except (ValueError, struct.error):  # binascii.Error is a ValueError
