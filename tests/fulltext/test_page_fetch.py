@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.pages import HostPauses
 from ingest.models import Source
 from tests.fetch.server import LocalServer, Reply, serve
 
@@ -216,3 +217,13 @@ async def test_fetching_pages_imports_nothing_once_warm(make_settings) -> None: 
                 sys.meta_path.remove(sought)
     assert all(p.outcome == "fetched" for p in pages)
     assert sought.names == []
+
+
+def test_pauses_that_are_over_are_not_kept() -> None:
+    # Hosts that asked for a pause once and are never asked again are not kept for ever.
+    pauses = HostPauses(default_pause_s=60.0)
+    for n in range(100):
+        pauses.pause(f"host{n}.example", retry_after_s=0.0)  # over at once
+    pauses.pause("busy.example", retry_after_s=None)
+    assert pauses.remaining_s("busy.example") > 0
+    assert list(pauses._until) == ["busy.example"]
