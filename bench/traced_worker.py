@@ -24,7 +24,7 @@ def snapshots(folder: Path, minutes: list[float], started: float) -> None:
     for minute in sorted(minutes):
         time.sleep(max(0.0, started + minute * 60 - time.monotonic()))
         snapshot = tracemalloc.take_snapshot().filter_traces(
-            [tracemalloc.Filter(False, tracemalloc.__file__)]
+            [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, __file__)]
         )
         stats = [
             (tuple((f.filename, f.lineno) for f in stat.traceback), stat.size, stat.count)
@@ -34,6 +34,7 @@ def snapshots(folder: Path, minutes: list[float], started: float) -> None:
         path = folder / f"minute-{minute:g}.stats"
         path.with_suffix(".part").write_bytes(pickle.dumps(stats))
         os.replace(path.with_suffix(".part"), path)  # whole, or not there yet
+        del stats  # not to be in the next snapshot
 
 
 def main() -> int:
