@@ -130,6 +130,16 @@ async def test_a_pause_ends(make_settings) -> None:  # type: ignore[no-untyped-d
     assert second.outcome == "fetched"
 
 
+def test_pauses_that_are_over_are_not_kept() -> None:
+    # Hosts that asked for a pause once and are never asked again are not kept for ever.
+    pauses = HostPauses(default_pause_s=60.0)
+    for n in range(100):
+        pauses.pause(f"host{n}.example", retry_after_s=0.0)  # over at once
+    pauses.pause("busy.example", retry_after_s=None)
+    assert pauses.remaining_s("busy.example") > 0
+    assert list(pauses._until) == ["busy.example"]
+
+
 async def test_a_redirect_to_a_private_address_is_refused(make_settings) -> None:  # type: ignore[no-untyped-def]
     """The feed's own host is allowed (the source says so), the private address a link
     redirects to is not: the guard runs on every hop of a page, with the page's own rule."""
@@ -217,13 +227,3 @@ async def test_fetching_pages_imports_nothing_once_warm(make_settings) -> None: 
                 sys.meta_path.remove(sought)
     assert all(p.outcome == "fetched" for p in pages)
     assert sought.names == []
-
-
-def test_pauses_that_are_over_are_not_kept() -> None:
-    # Hosts that asked for a pause once and are never asked again are not kept for ever.
-    pauses = HostPauses(default_pause_s=60.0)
-    for n in range(100):
-        pauses.pause(f"host{n}.example", retry_after_s=0.0)  # over at once
-    pauses.pause("busy.example", retry_after_s=None)
-    assert pauses.remaining_s("busy.example") > 0
-    assert list(pauses._until) == ["busy.example"]
