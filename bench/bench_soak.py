@@ -4,15 +4,21 @@ minute 5 to the end, and Redis memory by kind of key, per article, and at steady
 1,000 articles a day (each kind of key kept as long as its TTL or cap allows).
 
     .venv/bin/python bench/bench_soak.py [--minutes 15] [--feeds 200] [--interval 10] [--ner]
+        [--tracemalloc]
 
 `--ner` makes spaCy part of it: the rule asks for a PERSON and every item names a person and a
 reference never seen before (the vocabulary growth a long-running NER service meets).
+`--tracemalloc` runs the service under tracemalloc (`traced_worker.py`, slower and larger) and
+prints what its Python allocations gained from minute 5 to a minute before the end, by line of
+code and by call chain.
 """
 
 from __future__ import annotations
 
 import argparse
+import linecache
 import os
+import pickle
 import shutil
 import signal
 import socket
@@ -21,6 +27,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
@@ -92,6 +99,10 @@ def main() -> None:
         "--ner", action="store_true",
         help="the rule also asks for a PERSON (spaCy runs) and items name new people",
     )  # fmt: skip
+    parser.add_argument(
+        "--tracemalloc", action="store_true",
+        help="snapshots of the service's allocations (minute 5, every 5 minutes, the end)",
+    )  # fmt: skip
     args = parser.parse_args()
     server_binary = shutil.which("redis-server")
     assert server_binary, "needs redis-server on PATH"
@@ -127,9 +138,11 @@ def main() -> None:
         with serve_many(args.feeds, 7, news_like=args.ner) as many:
             (work / "feeds.yaml").write_text(feeds_yaml(many, args.interval), encoding="utf-8")
             log = (work / "worker.log").open("wb")
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "ingest", "run"], env=env, stdout=log, stderr=log, cwd=ROOT
-            )
+            command = [sys.executable, "-m", "ingest", "run"]
+            if args.tracemalloc:
+                traced = str(ROOT / "bench" / "traced_worker.py")
+                command = [sys.executable, traced, str(work), *map(str, snap_minutes(args.minutes))]
+            worker = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=ROOT)
             started = time.monotonic()
             warm: tuple[int, int] | None = None  # (articles, used memory) at minute 5
             while (minute := (time.monotonic() - started) / 60) < args.minutes:
@@ -139,6 +152,8 @@ def main() -> None:
                 print(f"minute {minute + 1:4.1f}: RSS {samples[-1][1]:6.1f} MB, {articles} items")
                 if warm is None and minute + 1 >= 5:
                     warm = (articles, int(client.info("memory")["used_memory"]))
+            if args.tracemalloc:
+                wait_for_stats(work, snap_minutes(args.minutes))
             worker.send_signal(signal.SIGTERM)
             worker.wait(60)
             articles = len(many.first_served)
@@ -167,6 +182,68 @@ def main() -> None:
         rate = (used - warm[1]) / max(articles - warm[0], 1)
         print(f"  growth after minute 5: {rate:.0f} B per article")
     print(f"steady state for 1,000 articles a day: {steady / 1e6:.1f} MB (+ capped keys)")
+    if args.tracemalloc:
+        print_growth(work, snap_minutes(args.minutes))
+
+
+def snap_minutes(minutes: float) -> list[float]:
+    """Minute 5, every 5 minutes, and a minute before the end (a snapshot takes a while)."""
+    return [*range(5, int(minutes - 1), 5), minutes - 1]
+
+
+def wait_for_stats(work: Path, minutes: list[float], timeout_s: float = 300) -> None:
+    """Before the service is stopped: until its last snapshot is written."""
+    last = work / f"minute-{minutes[-1]:g}.stats"
+    deadline = time.monotonic() + timeout_s
+    while not last.exists() and time.monotonic() < deadline:
+        time.sleep(1)
+
+
+Stats = dict[tuple[tuple[str, int], ...], tuple[int, int]]  # frames -> (bytes, blocks)
+
+
+def load_stats(work: Path, minute: float) -> Stats:
+    raw = pickle.loads((work / f"minute-{minute:g}.stats").read_bytes())
+    return {frames: (size, count) for frames, size, count in raw}
+
+
+def print_growth(work: Path, minutes: list[float], top: int = 15) -> None:
+    """What the service's Python allocations gained from the first snapshot to the last, by
+    line of code (the innermost frame), then the largest gains by call chain."""
+    stats = {minute: load_stats(work, minute) for minute in minutes}
+    traced = ", ".join(
+        f"{sum(s for s, _ in stats[m].values()) / 1e6:.1f} MB at minute {m:g}" for m in minutes
+    )
+    print(f"tracemalloc (Python allocations; slower, larger process): {traced}")
+    first, last = stats[minutes[0]], stats[minutes[-1]]
+    for label, key in (("line", lambda frames: frames[-1:]), ("call chain", lambda frames: frames)):
+        print(f"largest gains from minute {minutes[0]:g} to {minutes[-1]:g}, by {label}:")
+        for where, size, count in _gains(first, last, key)[: top if label == "line" else 6]:
+            file, line = where[-1]
+            code = linecache.getline(file, line).strip()[:60] if label == "line" else ""
+            chain = " > ".join(f"{_short(f)}:{n}" for f, n in where)
+            print(f"  {size / 1e6:+7.2f} MB {count:+8d} blocks  {chain}  {code}")
+
+
+def _gains(
+    first: Stats,
+    last: Stats,
+    key: Callable[[tuple[tuple[str, int], ...]], tuple[tuple[str, int], ...]],
+) -> list[tuple[tuple[tuple[str, int], ...], int, int]]:
+    totals: dict[tuple[tuple[str, int], ...], list[int]] = {}
+    for sign, stats in ((-1, first), (1, last)):
+        for frames, (size, count) in stats.items():
+            total = totals.setdefault(key(frames), [0, 0])
+            total[0] += sign * size
+            total[1] += sign * count
+    return sorted(((k, s, c) for k, (s, c) in totals.items()), key=lambda g: -g[1])
+
+
+def _short(filename: str) -> str:
+    for marker in ("site-packages/", "/ingest/", "/lib/python3"):
+        if marker in filename:
+            return filename[filename.index(marker) :].removeprefix("site-packages/")
+    return filename
 
 
 if __name__ == "__main__":

@@ -259,6 +259,8 @@ async def measure(
     print(f"{label}, batches of {args.batch}:")
     per: list[float] = []
     cpus: list[float] = []
+    features = registry.kept_features
+    lookups, decoded = features.lookups, features.decoded
     for n in range(args.batches):
         batch = [make_one() for _ in range(args.batch)]
         ms, cpu, redis_cpu, found, verified, new = await timed(registry, batch, server)
@@ -269,6 +271,8 @@ async def measure(
             f"in Redis, {found:4.1f} candidates found, {verified:4.2f} verified, "
             f"{new}/{len(batch)} new"
         )
+    hits = 1 - (features.decoded - decoded) / max(features.lookups - lookups, 1)
+    print(f"  decoded candidate features: {len(features)} kept, {hits:.0%} of lookups found there")
     # The machine is shared: the median of the first three batches against the last three
     # says more about growth than one batch against another.
     steady = median(per[-3:]) / median(per[:3])

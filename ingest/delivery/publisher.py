@@ -40,16 +40,22 @@ class Publisher:
         return (await self.publish_many([(alert, story_id)]))[0]
 
     async def publish_many(self, alerts: Sequence[tuple[Alert, str]]) -> list[Delivery]:
-        """Publish (alert, story id) pairs in one round trip, or keep them all in the outbox."""
+        """Publish (alert, story id) pairs in one round trip, or keep them all in the outbox:
+        at once while the health probe finds Redis not answering (no wait for a timeout)."""
+        if self.store.health.probe_failing:
+            return self._keep(alerts, "the health probe gets no answer")
         try:
             stream_ids = await self.store.publish_many(alerts)
         except StoreError as exc:
-            # The outage is reported once by the service, not once per alert.
-            log.debug("Redis away (%s): %d alerts kept in the outbox", exc, len(alerts))
-            kept = [self.outbox.put(a.alert_id, story, a.dumps()) for a, story in alerts]
-            self.metrics.outbox_depth_is(self.outbox.depth())
-            return ["queued" if ok else "dropped" for ok in kept]
+            return self._keep(alerts, str(exc))
         return [self._published(a, s) for (a, _), s in zip(alerts, stream_ids, strict=True)]
+
+    def _keep(self, alerts: Sequence[tuple[Alert, str]], why: str) -> list[Delivery]:
+        # The outage is reported once by the service, not once per alert.
+        log.debug("Redis away (%s): %d alerts kept in the outbox", why, len(alerts))
+        kept = [self.outbox.put(a.alert_id, story, a.dumps()) for a, story in alerts]
+        self.metrics.outbox_depth_is(self.outbox.depth())
+        return ["queued" if ok else "dropped" for ok in kept]
 
     def _published(self, alert: Alert, stream_id: str | None) -> Delivery:
         if not stream_id:
@@ -60,11 +66,12 @@ class Publisher:
         return "published"
 
     async def deliver_outbox(self, stop: Callable[[], bool] = lambda: False) -> int:
-        """Publish what the outbox holds, oldest first; stop at the first Redis failure, or
+        """Publish what the outbox holds, oldest first; stop at the first Redis failure, when
+        the health probe finds Redis not answering (it starts again once Redis answers), or
         when `stop()` says so (the rest stays for later: delivery is idempotent)."""
         delivered = 0
         for item in self.outbox.pending():
-            if stop():
+            if stop() or self.store.health.probe_failing:
                 break
             data = json.loads(item.alert_json)
             try:

@@ -126,6 +126,10 @@ class RedisHealth:
     outages: int = 0
     last_answer_at: float | None = None  # time.time()
     last_outage_s: float | None = None  # the length of the last outage that ended
+    # The health probe's last PING went unanswered and nothing has answered since: a call now
+    # would most likely wait for its socket timeout. Only the probe sets it, so a process
+    # that runs no probe (`run --once`, the CLI) always tries.
+    probe_failing: bool = False
 
     def failed(self, error: str, sent_at: float | None = None) -> None:
         if self.down_since is None:
@@ -136,6 +140,7 @@ class RedisHealth:
 
     def answered(self) -> None:
         now = time.time()
+        self.probe_failing = False
         if self.down_since is not None:
             self.last_outage_s = max(0.0, now - self.down_since)
             self.down_since = None
@@ -179,6 +184,7 @@ class Store:
         try:
             await self.guard(self._probe.ping())
         except StoreError:
+            self.health.probe_failing = True
             return False
         return True
 

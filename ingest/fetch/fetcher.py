@@ -26,7 +26,7 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -180,6 +180,12 @@ def pin_addresses(transport: httpx.AsyncHTTPTransport, resolver: Resolver) -> bo
     return True
 
 
+@dataclass(slots=True)
+class _HostSlot:
+    semaphore: asyncio.Semaphore
+    users: int = 0  # requests holding it or waiting for it
+
+
 class Fetcher:
     """Owns one HTTP client (keep-alive) and the concurrency limits; use as `async with`."""
 
@@ -195,7 +201,7 @@ class Fetcher:
         self._resolve = resolver
         self._client: httpx.AsyncClient | None = None
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._host_slots: dict[str, _HostSlot] = {}  # hosts with a request running or waiting
         self.addresses_pinned = False  # True once connections go only to checked addresses
         self._page_pauses = HostPauses(settings.page_host_pause_s)
 
@@ -381,11 +387,21 @@ class Fetcher:
 
     @contextlib.asynccontextmanager
     async def _host_slot(self, host: str) -> AsyncIterator[None]:
-        slot = self._host_slots.setdefault(
-            host, asyncio.Semaphore(self._settings.per_host_concurrency)
-        )
-        async with slot:
-            yield
+        """At most `per_host_concurrency` requests to `host` at once. A host's slot is kept
+        only while requests hold it or wait for it: entry pages name new hosts without end."""
+        slot = self._host_slots.get(host)
+        if slot is None:
+            slot = self._host_slots[host] = _HostSlot(
+                asyncio.Semaphore(self._settings.per_host_concurrency)
+            )
+        slot.users += 1
+        try:
+            async with slot.semaphore:
+                yield
+        finally:
+            slot.users -= 1
+            if not slot.users:
+                del self._host_slots[host]
 
     def _feed_may_reach_private(self, source: Source) -> bool:
         return self._settings.allow_private_networks or source.allow_private

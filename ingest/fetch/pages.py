@@ -58,8 +58,11 @@ class HostPauses:
 
     def pause(self, host: str, retry_after_s: float | None) -> None:
         wait_s = self._default_pause_s if retry_after_s is None else retry_after_s
-        until = time.monotonic() + wait_s
-        self._until[host] = max(until, self._until.get(host, 0.0))
+        now = time.monotonic()
+        # Pauses are few: the ones over are dropped here, also of hosts never asked again.
+        for ended in [h for h, until in self._until.items() if until <= now]:
+            del self._until[ended]
+        self._until[host] = max(now + wait_s, self._until.get(host, 0.0))
 
     def remaining_s(self, host: str) -> float:
         """Seconds until `host` may be asked again; 0 when it may now."""

@@ -95,6 +95,11 @@ class Metrics:
             "wirewatch_lag_seconds",
             "How long the most overdue source has waited for its poll (from Redis)", registry=r,
         )  # fmt: skip
+        self.story_features = Gauge(
+            "wirewatch_story_features_kept",
+            "Decoded features of candidate stories kept in memory (a bounded cache, ~20 kB "
+            "each)", registry=r,
+        )  # fmt: skip
         # `wirewatch notify`: labelled by destination id, never by URL (URLs hold secrets).
         self.notify_deliveries = Counter(
             "wirewatch_notify_deliveries", "Notification sends by destination and outcome",

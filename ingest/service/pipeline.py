@@ -134,6 +134,7 @@ class Pipeline:
         self.handoff = handoff  # set for --role fetch: matching happens in other processes
         self.feed_states = FeedStateStore(store.client, settings.key_prefix)
         self.stories = StoryRegistry(store.client, settings.key_prefix, settings.story_window_s)
+        metrics.story_features.set_function(self.stories.kept_features.__len__)
         outbox = Outbox(settings.outbox_dir, settings.outbox_max_items)
         self.publisher = Publisher(store, outbox, metrics)
         self.pages = PageTexts(fetcher, settings, metrics)

@@ -29,7 +29,6 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ingest.normalize.headings import is_editor_note, leading_headings
 from ingest.normalize.textnorm import fold_for_dedup, split_sentences
@@ -40,8 +39,9 @@ from ingest.stories.sketch import (
     VOCABULARY_MAX,
     Kept,
     bottom_sample,
-    pair_hashes,
+    pair_hashes_of,
     word_hash,
+    word_hashes,
 )
 
 # Chosen with bench/bench_dedup_cases.py over the labelled cases in tests/stories/cases/ (104
@@ -126,18 +126,29 @@ def unit_key(sentence: str) -> str:
     return Sentence.of(sentence).key
 
 
-@lru_cache(maxsize=65536)
-def _fold_word(word: str) -> str:
-    for british, american in _SPELLING:
-        if word.endswith(british) and len(word) > len(british) + 2:
-            return word[: -len(british)] + american
-    return word
+def _british_endings(spelling: Iterable[tuple[str, str]]) -> re.Pattern[str]:
+    """A British ending that closes a word with at least three letters before it ("rise" and
+    "tour" stay). Branches by first letter: the scan (in C) skips the letters no ending opens
+    with and tries one branch at the others; the length is checked only after an ending."""
+    by_first: dict[str, list[str]] = {}
+    for british, _american in spelling:
+        rest = f"{re.escape(british[1:])}\\b(?<=\\w{{{len(british) + 3}}})"
+        by_first.setdefault(british[0], []).append(rest)
+    branches = [f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in by_first.items()]
+    return re.compile(f"(?:{'|'.join(branches)})")
+
+
+# No ending ends another, so a word has at most one: the order of _SPELLING does not matter.
+_BRITISH_ENDINGS = _british_endings(_SPELLING)
+_AMERICAN = dict(_SPELLING).__getitem__
 
 
 def words_of(text: str) -> list[str]:
-    # ASCII needs no accent stripping: casefolding is the whole fold for the words.
+    # ASCII needs no accent stripping: casefolding is the whole fold for the words. Spellings
+    # are folded in one pass over the text, not word by word: as fast as a cache of folded
+    # words was when warm, and nothing kept (such a cache grew with every new name and number).
     folded = text.casefold() if text.isascii() else fold_for_dedup(text)
-    return list(map(_fold_word, _WORD.findall(folded)))  # map: the cache is called from C
+    return _WORD.findall(_BRITISH_ENDINGS.sub(lambda found: _AMERICAN(found[0]), folded))
 
 
 def _number(token: str) -> str:
@@ -175,6 +186,7 @@ class Features:
     vocabulary: frozenset[str]  # every word and number of title and content
     distinctive: frozenset[str]  # numbers and names of the opening sentences
     opening: tuple[str, ...]  # the first OPENING_WORDS words
+    opening_hashes: tuple[int, ...]  # their `word_hash`es
     lede_spans: tuple[tuple[int, int], ...]  # the lede sentences' word positions in `opening`
     title_words: tuple[str, ...]
     numbers: tuple[str, ...]  # of title and content, in order, each once
@@ -187,7 +199,8 @@ class Features:
         numbers = [_number(t) for t in _numbers(title)]
         numbers += [_number(t) for s in sentences for t in _numbers(s.text)]
         title_words = words_of(title)
-        pairs = pair_hashes(content)  # pair i: words i and i + 1
+        hashes = word_hashes(content)
+        pairs = pair_hashes_of(hashes)  # pair i: words i and i + 1
         return cls(
             words=len(content),
             lede=tuple(frozenset(pairs[a : b - 1]) for a, b in spans),
@@ -195,6 +208,7 @@ class Features:
             vocabulary=frozenset(title_words) | frozenset(content) | frozenset(numbers),
             distinctive=frozenset(_distinctive(sentences[:OPENING_SENTENCES])),
             opening=tuple(content[:OPENING_WORDS]),
+            opening_hashes=tuple(hashes[:OPENING_WORDS]),
             lede_spans=tuple((a, min(b, OPENING_WORDS)) for a, b in spans if a < OPENING_WORDS),
             title_words=tuple(title_words),
             numbers=tuple(dict.fromkeys(numbers)),
@@ -206,11 +220,11 @@ class Features:
 
     def kept(self) -> Kept:
         """What a later article needs to verify this one as its copy (see `sketch`)."""
-        extra = dict.fromkeys(map(word_hash, (*self.title_words, *self.numbers)))
+        extra = dict.fromkeys(word_hashes((*self.title_words, *self.numbers)))
         return Kept(
             words=self.words,
             pair_count=len(self.pairs),
-            opening=tuple(map(word_hash, self.opening)),
+            opening=self.opening_hashes,
             lede_spans=self.lede_spans,
             sample=bottom_sample(self.pairs),
             vocabulary=frozenset(list(extra)[:VOCABULARY_MAX]),

@@ -118,7 +118,7 @@ class StoryRegistry:
         self._story_prefix = f"{key_prefix}story:"
         self._window_s = window_s
         self._units_max = units_max
-        self._features = KeptFeatures()
+        self.kept_features = KeptFeatures()
         self.counts: Counter[str] = Counter()
 
     async def assign(self, article: Article) -> Story:
@@ -215,7 +215,7 @@ class StoryRegistry:
             assignment.examined.add(other_id)
             story_id, _bar, encoded = record.partition("\n")[0].partition("|")
             self.counts["verified"] += 1
-            stored = self._features.get(encoded)
+            stored = self.kept_features.get(encoded)
             why = UNREADABLE if stored is None else verify(assignment.prepared.features, stored)
             if why is not None:
                 log.debug(rejected(article, other_id, story_id, why))

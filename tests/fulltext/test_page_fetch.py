@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ingest.fetch.fetcher import Fetcher
+from ingest.fetch.pages import HostPauses
 from ingest.models import Source
 from tests.fetch.server import LocalServer, Reply, serve
 
@@ -128,6 +129,16 @@ async def test_a_pause_ends(make_settings) -> None:  # type: ignore[no-untyped-d
             await fetcher.fetch_page(server.url("/one"), feed_source(server))
             second = await fetcher.fetch_page(server.url("/two"), feed_source(server))
     assert second.outcome == "fetched"
+
+
+def test_pauses_that_are_over_are_not_kept() -> None:
+    # Hosts that asked for a pause once and are never asked again are not kept for ever.
+    pauses = HostPauses(default_pause_s=60.0)
+    for n in range(100):
+        pauses.pause(f"host{n}.example", retry_after_s=0.0)  # over at once
+    pauses.pause("busy.example", retry_after_s=None)
+    assert pauses.remaining_s("busy.example") > 0
+    assert list(pauses._until) == ["busy.example"]
 
 
 async def test_a_redirect_to_a_private_address_is_refused(make_settings) -> None:  # type: ignore[no-untyped-def]

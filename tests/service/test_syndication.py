@@ -85,6 +85,9 @@ async def test_syndicated_copies_alert_once_listing_every_outlet(
     assert len(copies) == 2
     assert all(line.endswith("first seen at Reuters") for line in copies)
     assert metrics.story_copies.labels(how="near")._value.get() == 2
+    # The candidates verified are kept decoded, and the metric counts them.
+    kept = metrics.registry.get_sample_value("wirewatch_story_features_kept")
+    assert kept is not None and 1 <= kept <= 2, kept
 
 
 async def test_different_stories_sharing_a_long_footer_each_alert(

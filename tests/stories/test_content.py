@@ -9,8 +9,11 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.normalize.textnorm import fold_for_dedup
 from ingest.stories.content import (
+    _SPELLING,
     _TOKEN,
+    _WORD,
     MIN_CONTENT_WORDS,
     Features,
     _numbers,
@@ -20,7 +23,14 @@ from ingest.stories.content import (
     verify,
     words_of,
 )
-from ingest.stories.sketch import LEDE_KEYS, Kept, lede_fields, lede_shingles
+from ingest.stories.sketch import (
+    LEDE_KEYS,
+    Kept,
+    lede_fields,
+    lede_shingles,
+    word_hash,
+    word_hashes,
+)
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -68,6 +78,51 @@ def test_british_and_american_spelling_compare_equal() -> None:
     assert words_of("defence organisation centre labour travelled") == words_of(
         "defense organization center labor traveled"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("Civilisations realise", ["civilizations", "realize"]),
+        ("colours, the Centre's THÉÂTRE", ["colors", "the", "center", "s", "theater"]),
+        ("rise tour wards ogue", ["rise", "tour", "wards", "ogue"]),  # too short to fold
+        ("towards afterwards travelling", ["towards", "afterward", "traveling"]),
+        ("analysed analyse paralysed", ["analysed", "analyze", "paralysed"]),  # only "yse"
+        ("tourism ourselves", ["tourism", "ourselves"]),  # the ending must close the word
+    ],
+)
+def test_spelling_is_folded_at_the_end_of_a_word(text: str, words: list[str]) -> None:
+    assert words_of(text) == words
+
+
+def _fold_each_word(word: str) -> str:
+    """The spelling fold as it was first written, word by word."""
+    for british, american in _SPELLING:
+        if word.endswith(british) and len(word) > len(british) + 2:
+            return word[: -len(british)] + american
+    return word
+
+
+_ENDINGS = st.sampled_from([british for british, _ in _SPELLING])
+_SPELLED = st.lists(
+    st.tuples(st.text(alphabet="aeilorstuwyé1_", max_size=5), _ENDINGS | st.just("")).map("".join),
+    max_size=12,
+).map(" ".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_SPELLED | st.text(max_size=40))
+def test_spelling_fold_over_the_text_is_the_fold_of_each_word(text: str) -> None:
+    # words_of folds the whole text in one pass: the same words as folding each one.
+    folded = text.casefold() if text.isascii() else fold_for_dedup(text)
+    assert words_of(text) == [_fold_each_word(w) for w in _WORD.findall(folded)]
+
+
+def test_word_hashes_are_those_kept_forms_were_written_with() -> None:
+    # Kept forms in Redis hold these hashes: a process of another version must read them alike.
+    words = ["earthquake", "the", "kilometers", "zelensky", "7512"]
+    assert word_hashes(words) == [49722, 28134, 51389, 11170, 28237]
+    assert [word_hash(w) for w in words] == word_hashes(words)
 
 
 def test_a_story_is_a_copy_of_itself_and_of_its_trimmed_copy() -> None:
