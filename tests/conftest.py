@@ -17,6 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 TEST_REDIS_URL = os.environ.get("WIREWATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def one_rule_folder(parent: Path, rule_id: str, channel: str, term: str) -> Path:
+    """`parent/rules`, made here, holding one file with one rule: `all: [term]`."""
+    rules = parent / "rules"
+    rules.mkdir()
+    (rules / f"{rule_id}.yaml").write_text(
+        f"rules:\n  - id: {rule_id}\n    channel: {channel}\n    all: [{term}]\n",
+        encoding="utf-8",
+    )
+    return rules
+
+
 @pytest.fixture
 def key_prefix() -> str:
     """A Redis key prefix of this test's own, so tests never see each other's keys."""

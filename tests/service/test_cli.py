@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ingest.cli import main
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one_rule_folder
 from tests.service.feedserver import rss, serve, story_item
 
 SEED = ROOT / "seeds" / "000_820d276074f311ca.txt"
@@ -84,11 +84,7 @@ def test_rules_test_says_which_articles_are_copies(
     # different story on the same topic.
     files = [STORIES / n for n in ("black_sea_reuters.txt", "black_sea_gazette.txt",
                                    "black_sea_other_agency.txt")]  # fmt: skip
-    rules = env / "rules"
-    rules.mkdir()
-    (rules / "sea.yaml").write_text(
-        "rules:\n  - id: sea\n    channel: alerts:sea\n    all: [Black Sea]\n", encoding="utf-8"
-    )
+    rules = one_rule_folder(env, "sea", "alerts:sea", "Black Sea")
     assert main(["rules", "test", "--rules-dir", str(rules), *map(str, files)]) == 0
     out = capsys.readouterr().out
     copy_lines = [line for line in out.splitlines() if "is a copy of story" in line]

@@ -16,7 +16,7 @@ from ingest.models import Source
 from ingest.rules.files import load_rules_dir
 from ingest.service.metrics import Metrics
 from ingest.service.pipeline import Pipeline
-from tests.conftest import ROOT
+from tests.conftest import ROOT, one_rule_folder
 from tests.service.feedserver import rss, serve
 from tests.stories.casebook import CASES, load_group
 
@@ -49,12 +49,7 @@ async def test_syndicated_copies_alert_once_listing_every_outlet(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "sea.yaml").write_text(
-        "rules:\n  - id: black-sea\n    channel: alerts:sea\n    all: [Black Sea]\n",
-        encoding="utf-8",
-    )
+    rules = one_rule_folder(tmp_path, "black-sea", "alerts:sea", "Black Sea")
     settings = make_settings(rules_dir=rules)
     store = Store.from_settings(settings)
     matcher = Matcher(load_rules_dir(rules), load_nlp("blank", 8))
@@ -106,12 +101,7 @@ async def test_different_stories_sharing_a_long_footer_each_alert(
         }
         for s in stories
     ]
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "local.yaml").write_text(
-        "rules:\n  - id: local\n    channel: alerts:local\n    all: [Lakeside Patch]\n",
-        encoding="utf-8",
-    )
+    rules = one_rule_folder(tmp_path, "local", "alerts:local", "Lakeside Patch")
     settings = make_settings(rules_dir=rules)
     store = Store.from_settings(settings)
     matcher = Matcher(load_rules_dir(rules), load_nlp("blank", 8))

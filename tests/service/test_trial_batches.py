@@ -11,6 +11,7 @@ from ingest.models import Article, SourceRef
 from ingest.service import trial
 from ingest.service.trial import TRIAL_BATCH, run_trial
 from ingest.settings import Settings
+from tests.conftest import one_rule_folder
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,12 +35,7 @@ def article(number: int) -> Article:
 
 @pytest.fixture
 def rules_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "rules"
-    folder.mkdir()
-    (folder / "k.yaml").write_text(
-        "rules:\n  - id: word\n    channel: alerts:t\n    all: [ceasefire]\n", encoding="utf-8"
-    )
-    return folder
+    return one_rule_folder(tmp_path, "word", "alerts:t", "ceasefire")
 
 
 def test_a_burst_is_matched_a_batch_at_a_time(rules_dir: Path) -> None:

@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from ingest.service.trial import run_trial
 from ingest.settings import Settings
 from ingest.stories.registry import StoryRegistry
+from tests.conftest import one_rule_folder
 from tests.stories.casebook import CASES, load_group
 
 pytestmark = pytest.mark.timeout(30)
@@ -27,12 +28,7 @@ SETTINGS = Settings(_env_file=None)  # type: ignore[call-arg]
 @pytest.fixture
 def quake_rules(tmp_path: Path) -> Path:
     """A rules folder with one rule that both notices match."""
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "q.yaml").write_text(
-        "rules:\n  - id: quake\n    channel: alerts:q\n    all: [earthquake]\n", encoding="utf-8"
-    )
-    return rules
+    return one_rule_folder(tmp_path, "quake", "alerts:q", "earthquake")
 
 
 @pytest.mark.usefixtures("real_redis_cleanup")
